@@ -1,0 +1,32 @@
+# `make run` serves the app and a worker on the embedded default; `make test` runs the tests.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: run test lint
+
+$(BIN)/.runtime-installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(BIN)/.dev-installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(BIN)/.runtime-installed $@
+
+run: $(BIN)/.runtime-installed
+	python manage.py migrate --noinput
+	python manage.py ensure_admin
+	@echo "Serving on http://$${WEB_BIND:-127.0.0.1:8000}/  (admin: /admin/, API: /api/v1/; Ctrl-C stops)"
+	honcho --no-prefix -f Procfile.dev start
+
+test: $(BIN)/.dev-installed
+	scripts/test
+
+lint: $(BIN)/.dev-installed
+	ruff check .
+	ruff format --check .
+	python manage.py check
+	python manage.py makemigrations --check --dry-run

@@ -1,0 +1,34 @@
+"""Serializers of the REST API."""
+
+from rest_framework import serializers
+
+from core.models import Job
+
+
+class JobSerializer(serializers.ModelSerializer):
+    """A job with its live progress, log and result."""
+
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    url = serializers.HyperlinkedIdentityField(view_name="job-detail")
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "url",
+            "kind",
+            "state",
+            "params",
+            "progress_done",
+            "progress_total",
+            "log",
+            "result",
+            "error",
+            "attempts",
+            "requested_by",
+            "request_id",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields

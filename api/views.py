@@ -1,0 +1,25 @@
+"""Views of the REST API. They call services and selectors; they hold no business rules."""
+
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.serializers import JobSerializer
+from core.jobs import start_job
+from core.models import Job
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Background jobs: list, inspect, and start a worker check."""
+
+    serializer_class = JobSerializer
+    queryset = Job.objects.select_related("requested_by")
+
+    @action(detail=False, methods=["post"], url_path="worker-check", permission_classes=[IsAdminUser])
+    def worker_check(self, request: Request) -> Response:
+        """Start a job that a worker answers: proves the background path works end to end."""
+        job = start_job(kind="worker_check", requested_by=request.user)
+        body = self.get_serializer(job).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})

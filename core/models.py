@@ -1,0 +1,111 @@
+"""Rows for background work: the outbox that hands tasks to the broker, and user-visible jobs."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class OutboxState(models.TextChoices):
+    """Where an outbox message is on its way from the database to a worker."""
+
+    PENDING = "pending"  # waiting for the relay
+    SENT = "sent"  # handed to the broker
+    STARTED = "started"  # claimed by a worker
+    DONE = "done"
+    FAILED = "failed"
+
+
+class JobState(models.TextChoices):
+    """The life of a job."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class OutboxMessage(models.Model):
+    """A task to run, written in the same transaction as the change that causes it.
+
+    The relay hands it to the broker; the worker claims it before running, so a message handed over
+    twice (the broker lost it, or the relay crashed after publishing) still runs once. Its id is the
+    Celery task id of every copy sent.
+    """
+
+    State = OutboxState
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task_name = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    state = models.CharField(max_length=16, choices=OutboxState.choices, default=OutboxState.PENDING)
+    # When the relay may (re)publish it: now for a pending message, later for one already handed
+    # over or claimed, in case the broker lost it or its worker died.
+    available_at = models.DateTimeField()
+    publish_count = models.PositiveIntegerField(default=0)
+    run_count = models.PositiveIntegerField(default=0)
+    claimed_by = models.CharField(max_length=255, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=OutboxState.values),
+                name="outbox_state_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["available_at"],
+                condition=Q(state__in=[OutboxState.PENDING, OutboxState.SENT, OutboxState.STARTED]),
+                name="outbox_due_idx",
+            ),
+            models.Index(fields=["state", "finished_at"], name="outbox_finished_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} {self.id} ({self.state})"
+
+
+class Job(models.Model):
+    """Background work a person may wait for: its state, live progress, log and result."""
+
+    State = JobState
+    FINISHED_STATES = (JobState.SUCCEEDED, JobState.FAILED)
+
+    kind = models.CharField(max_length=64, db_index=True)
+    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
+    params = models.JSONField(default=dict, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    log = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    request_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=JobState.values),
+                name="job_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress_total__isnull=True) | Q(progress_done__lte=models.F("progress_total")),
+                name="job_progress_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.state})"

@@ -1,0 +1,156 @@
+"""The transactional outbox: work recorded with the change that causes it, relayed to the broker.
+
+``enqueue`` writes a row in the caller's transaction, so the work exists exactly when the change
+does. The relay (``publish_due``, run by every worker and tried once right after commit) hands due
+rows to the broker and leaves them due again if it cannot. A worker ``claim``s a row before running
+it, which makes the second copy of a message that was handed over twice a no-op.
+"""
+
+import logging
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.models import OutboxMessage
+from core.request_context import current_request_id
+
+logger = logging.getLogger(__name__)
+
+State = OutboxMessage.State
+UNFINISHED = (State.PENDING, State.SENT, State.STARTED)
+
+
+class BrokerUnavailable(Exception):
+    """The broker refused or timed out a publish; the messages stay due."""
+
+
+def enqueue(*, task_name: str, kwargs: dict[str, Any]) -> OutboxMessage:
+    """Record ``task_name(**kwargs)`` in the current transaction, to run once it commits."""
+    message = OutboxMessage.objects.create(
+        task_name=task_name,
+        kwargs=kwargs,
+        request_id=current_request_id(),
+        available_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: _publish_right_away(message.id))
+    return message
+
+
+def _publish_right_away(message_id: uuid.UUID) -> None:
+    # A shortcut for latency only: if the broker is away, the relay tries again later.
+    try:
+        publish_due(ids=[message_id])
+    except BrokerUnavailable as exc:
+        logger.warning("broker unreachable, the relay will hand the work over later", extra={"error": str(exc)})
+
+
+def publish_due(*, ids: list[uuid.UUID] | None = None, limit: int = 100) -> int:
+    """Hand up to ``limit`` due messages to the broker and return how many were handed over.
+
+    Each row is first stamped with a later ``available_at`` so that other relays skip it; a row
+    the broker did not take gets its stamp reset to now, due for the next round.
+    """
+    now = timezone.now()
+    stamp = now + timedelta(seconds=settings.OUTBOX_REDELIVER_AFTER_SECONDS)
+    with transaction.atomic():
+        due = OutboxMessage.objects.filter(state__in=UNFINISHED, available_at__lte=now)
+        if ids is not None:
+            due = due.filter(id__in=ids)
+        batch = list(due.select_for_update(skip_locked=True).order_by("available_at")[:limit])
+        OutboxMessage.objects.filter(id__in=[message.id for message in batch]).update(available_at=stamp)
+
+    for position, message in enumerate(batch):
+        try:
+            current_app.send_task(message.task_name, kwargs=message.kwargs, task_id=str(message.id), retry=False)
+        except Exception as exc:  # kombu raises several unrelated types for "broker away"
+            unsent = [unsent_message.id for unsent_message in batch[position:]]
+            OutboxMessage.objects.filter(id__in=unsent, available_at=stamp).update(available_at=now)
+            raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        OutboxMessage.objects.filter(id=message.id).update(publish_count=F("publish_count") + 1)
+        # A fast worker may already have claimed it: only a pending row becomes "sent".
+        OutboxMessage.objects.filter(id=message.id, state=State.PENDING).update(state=State.SENT)
+    return len(batch)
+
+
+def worker_identity() -> str:
+    """``host:pid`` of this process, recorded on the rows it claims."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claimant_is_gone(claimed_by: str) -> bool:
+    # Only a claimant on this host can be checked; elsewhere the lease decides.
+    host, _, pid = claimed_by.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _claimable(message: OutboxMessage, now: datetime) -> bool:
+    if message.state in (State.PENDING, State.SENT):
+        return True
+    if message.state == State.STARTED:
+        # Its worker died (killed, out of memory) or overran its lease: the work is not done.
+        return message.available_at <= now or _claimant_is_gone(message.claimed_by)
+    return False
+
+
+def claim(*, message_id: str) -> tuple[bool, OutboxMessage | None]:
+    """Take a message for this process before running it.
+
+    Returns ``(tracked, message)``: ``tracked`` is False when no such row exists (a task sent
+    around the outbox, e.g. by beat); ``message`` is None when the row is finished or running
+    elsewhere, so this copy must not run.
+    """
+    try:
+        uuid.UUID(message_id)
+    except (TypeError, ValueError):
+        return False, None
+    now = timezone.now()
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
+        if message is None:
+            return False, None
+        if not _claimable(message, now):
+            return True, None
+        message.state = State.STARTED
+        message.claimed_by = worker_identity()
+        message.run_count += 1
+        message.available_at = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+        message.save(update_fields=["state", "claimed_by", "run_count", "available_at"])
+    return True, message
+
+
+def finish(*, message_id: str, error: str = "") -> None:
+    """Record that the claimed message ran to its end, successfully or not."""
+    OutboxMessage.objects.filter(pk=message_id).update(
+        state=State.FAILED if error else State.DONE,
+        last_error=error,
+        finished_at=timezone.now(),
+    )
+
+
+def release(*, message_id: str, retry_at: datetime) -> None:
+    """Give a claimed message back for a retry at ``retry_at`` (the task already sent the retry)."""
+    redeliver_at = retry_at + timedelta(seconds=settings.OUTBOX_REDELIVER_AFTER_SECONDS)
+    OutboxMessage.objects.filter(pk=message_id).update(state=State.SENT, available_at=redeliver_at, claimed_by="")
+
+
+def purge_finished(*, older_than_days: int) -> int:
+    """Delete finished messages older than the given age; returns how many went."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted, _ = OutboxMessage.objects.filter(state__in=(State.DONE, State.FAILED), finished_at__lt=cutoff).delete()
+    return deleted

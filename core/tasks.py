@@ -1,0 +1,19 @@
+"""Celery tasks of the core layer: thin wrappers that load by id and call a service."""
+
+from celery import shared_task
+from django.conf import settings
+
+from core import jobs, outbox
+from core.outbox_task import OutboxTask
+
+
+@shared_task(base=OutboxTask, name=jobs.RUN_JOB_TASK)
+def run_job(job_id: int) -> None:
+    """Run one job (safe to run twice: a finished job is left alone)."""
+    jobs.run_job(job_id=job_id)
+
+
+@shared_task(name="core.purge_outbox")
+def purge_outbox() -> int:
+    """Delete outbox rows that finished more than OUTBOX_KEEP_FINISHED_DAYS ago."""
+    return outbox.purge_finished(older_than_days=settings.OUTBOX_KEEP_FINISHED_DAYS)

@@ -1,0 +1,241 @@
+"""Django settings, read from the environment only (see the configuration table in README.md).
+
+With nothing set, the service runs on its embedded default: SQLite and a file-system message
+transport, both under ``DATA_DIR``. ``REGISTRY_ENV=production`` turns the defaults off and makes
+every missing production value a start-up error.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from registry.env import (
+    development_secret_key,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    require,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+REGISTRY_ENV = env_str("REGISTRY_ENV", "development")
+if REGISTRY_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"REGISTRY_ENV must be development or production, got {REGISTRY_ENV!r}")
+PRODUCTION = REGISTRY_ENV == "production"
+
+# Embedded state (SQLite file, message files, development secret key, beat schedule).
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+_database_url = env_secret("DATABASE_URL")
+_broker_url = env_secret("CELERY_BROKER_URL")
+SECRET_KEY = env_secret("SECRET_KEY")
+if PRODUCTION:
+    require(
+        {
+            "SECRET_KEY": SECRET_KEY,
+            "DATABASE_URL": _database_url,
+            "CELERY_BROKER_URL": _broker_url,
+            "ALLOWED_HOSTS": env_str("ALLOWED_HOSTS"),
+        },
+        reason="when REGISTRY_ENV=production (each also accepts a *_FILE variant where secret)",
+    )
+elif not SECRET_KEY:
+    SECRET_KEY = development_secret_key(DATA_DIR / "secret_key")
+
+DEBUG = env_bool("DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must not be true when REGISTRY_ENV=production")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "core",
+    "inventory",
+    "api",
+]
+
+MIDDLEWARE = [
+    "core.request_context.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "registry.urls"
+WSGI_APPLICATION = "registry.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        _database_url or f"sqlite:///{DATA_DIR / 'registry.sqlite3'}",
+        conn_max_age=env_int("CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process and the worker write to one file: WAL lets readers go on during a write,
+    # IMMEDIATE transactions take the write lock up front instead of failing on upgrade, and the
+    # timeout waits for the lock rather than raising "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # Tests share the database with a worker process, so it cannot live in memory.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-registry.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the apps in development, so no collectstatic is needed to click around.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+
+# --- Upstream hubs --------------------------------------------------------------------------------
+HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
+HF_TOKEN = env_secret("HF_TOKEN")
+MODELSCOPE_DOMAIN = env_str("MODELSCOPE_DOMAIN", "www.modelscope.cn")
+
+# --- REST framework -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+
+# --- Background work ------------------------------------------------------------------------------
+EMBEDDED_BROKER_DIR = DATA_DIR / "broker"
+# How long a publish or a readiness probe waits for the broker before calling it unreachable.
+BROKER_TIMEOUT_SECONDS = env_float("BROKER_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+CELERY_BROKER_URL = _broker_url or "filesystem://localhost/"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The embedded transport: message files in the data folder, so a worker started from the same
+    # folder with the same environment finds the messages the web process wrote.
+    for folder in ("queue", "control", "processed"):
+        (EMBEDDED_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(EMBEDDED_BROKER_DIR / "queue"),
+        "data_folder_out": str(EMBEDDED_BROKER_DIR / "queue"),
+        "control_folder": str(EMBEDDED_BROKER_DIR / "control"),
+        "processed_folder": str(EMBEDDED_BROKER_DIR / "processed"),
+        "polling_interval": env_float("EMBEDDED_BROKER_POLL_SECONDS", 0.5, minimum=0.01),
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Longer than any task may run, so Redis does not hand a running task to a second worker.
+        "visibility_timeout": env_int("TASK_TIME_LIMIT", 1800, minimum=1) * 2,
+        "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+        "socket_timeout": BROKER_TIMEOUT_SECONDS,
+        # A publisher that cannot connect gives up at once: the outbox keeps the work for the
+        # relay's next round, and a web request never waits on an absent broker.
+        "max_retries": 0,
+    }
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "registry")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT", 1800, minimum=1)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "purge-finished-outbox-messages": {
+        "task": "core.purge_outbox",
+        "schedule": env_float("OUTBOX_PURGE_EVERY_SECONDS", 3600.0, minimum=1.0),
+    },
+}
+
+# The outbox relay (runs inside every worker): how often it looks for work to hand to the broker,
+# how long a handed-over message may wait before it is handed over again (the broker may have lost
+# it), and how long a started message stays with its worker before another may take it over.
+OUTBOX_RELAY_INTERVAL_SECONDS = env_float("OUTBOX_RELAY_INTERVAL_SECONDS", 1.0, minimum=0.01)
+OUTBOX_REDELIVER_AFTER_SECONDS = env_int("OUTBOX_REDELIVER_AFTER_SECONDS", 900, minimum=1)
+OUTBOX_LEASE_SECONDS = CELERY_TASK_TIME_LIMIT + 60
+OUTBOX_KEEP_FINISHED_DAYS = env_int("OUTBOX_KEEP_FINISHED_DAYS", 7, minimum=0)
+
+# --- Logging: JSON lines, each with the request id of the work it belongs to ----------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "core.request_context.RequestIdLogFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(process)d",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        }
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {
+        # Our own access log line replaces Django's, which would log every 4xx a second time.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}
