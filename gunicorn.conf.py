@@ -18,6 +18,10 @@ logconfig_dict = {
             "datefmt": "%Y-%m-%dT%H:%M:%S%z",
         }
     },
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
-    "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False}},
+    # The names gunicorn's own defaults refer to, so its root logger configures too.
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json"},
+        "error_console": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
+    "loggers": {"gunicorn.error": {"handlers": ["error_console"], "level": "INFO", "propagate": False}},
 }

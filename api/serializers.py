@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from core.models import Job
+from core.worker_check import MAX_HOLD_SECONDS
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -32,3 +33,9 @@ class JobSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+
+class WorkerCheckSerializer(serializers.Serializer):
+    """Input of a worker check: how long the job holds its worker (default 0)."""
+
+    hold_seconds = serializers.FloatField(required=False, default=0, min_value=0, max_value=MAX_HOLD_SECONDS)

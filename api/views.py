@@ -6,7 +6,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.serializers import JobSerializer
+from api.serializers import JobSerializer, WorkerCheckSerializer
 from core.jobs import start_job
 from core.models import Job
 
@@ -20,6 +20,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @action(detail=False, methods=["post"], url_path="worker-check", permission_classes=[IsAdminUser])
     def worker_check(self, request: Request) -> Response:
         """Start a job that a worker answers: proves the background path works end to end."""
-        job = start_job(kind="worker_check", requested_by=request.user)
+        params = WorkerCheckSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        job = start_job(kind="worker_check", params=params.validated_data, requested_by=request.user)
         body = self.get_serializer(job).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})

@@ -5,6 +5,7 @@ transport, both under ``DATA_DIR``. ``REGISTRY_ENV=production`` turns the defaul
 every missing production value a start-up error.
 """
 
+import logging
 from pathlib import Path
 
 import dj_database_url
@@ -131,7 +132,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = BASE_DIR / "staticfiles"  # filled by collectstatic in the image
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -213,6 +215,7 @@ OUTBOX_KEEP_FINISHED_DAYS = env_int("OUTBOX_KEEP_FINISHED_DAYS", 7, minimum=0)
 
 # --- Logging: JSON lines, each with the request id of the work it belongs to ----------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+logging.captureWarnings(True)  # warnings become JSON log lines too
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

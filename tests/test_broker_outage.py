@@ -1,0 +1,72 @@
+"""With the broker down, changes still commit, and their work runs once it is back: exactly once.
+
+Serial: these tests stop their own redis-server, and they run in a pytest process of their own,
+since any other worker on the test database would relay the same outbox through another broker.
+"""
+
+import time
+
+import pytest
+import requests
+
+from core.models import Job, OutboxMessage
+from tests.conftest import login
+from tests.support.processes import PrivateRedis, start_web, start_worker, wait_until
+
+pytestmark = pytest.mark.serial
+
+
+@pytest.fixture
+def private_redis(logs_dir):
+    redis = PrivateRedis(logs_dir)
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+def test_work_caused_while_the_broker_is_down_runs_once_it_returns(private_redis, service_env, logs_dir, admin_user):
+    env = {**service_env, "CELERY_BROKER_URL": private_redis.url}
+    worker = start_worker(env=env, log_dir=logs_dir, name="outage-worker")
+    web, base_url = start_web(env=env, log_dir=logs_dir, name="outage-web")
+    try:
+        session = login(base_url, *admin_user)
+        private_redis.stop()
+
+        response = session.post(f"{base_url}/api/v1/jobs/worker-check/", timeout=30)
+
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+        message = OutboxMessage.objects.get(kwargs={"job_id": job_id})
+        time.sleep(3)  # several relay rounds fail meanwhile
+        assert Job.objects.get(pk=job_id).state == "queued"
+        message.refresh_from_db()
+        assert (message.state, message.publish_count) == ("pending", 0)
+
+        private_redis.start()
+
+        job = wait_until(
+            lambda: Job.objects.filter(pk=job_id, state="succeeded").first(), timeout=90, what="the job to run"
+        )
+        assert job.attempts == 1
+        assert job.result["pid"] in worker.process_ids()
+        message.refresh_from_db()
+        assert (message.state, message.run_count) == ("done", 1)
+        assert "outbox relay: broker unreachable" in worker.log_text()
+    finally:
+        web.stop()
+        worker.stop()
+
+
+def test_readyz_names_a_stopped_broker(private_redis, service_env, logs_dir):
+    web, base_url = start_web(env={**service_env, "CELERY_BROKER_URL": private_redis.url}, log_dir=logs_dir)
+    try:
+        assert requests.get(f"{base_url}/readyz", timeout=10).status_code == 200
+        private_redis.stop()
+
+        response = requests.get(f"{base_url}/readyz", timeout=30)
+
+        assert response.status_code == 503
+        assert response.json()["failing"] == ["broker"]
+        assert response.json()["checks"] == {"database": "ok", "broker": "unreachable"}
+    finally:
+        web.stop()

@@ -1,0 +1,46 @@
+"""ensure_admin: the admin user the README's first command creates and prints."""
+
+import io
+import re
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
+
+
+def ensure_admin(*args: str) -> str:
+    output = io.StringIO()
+    call_command("ensure_admin", *args, stdout=output)
+    return output.getvalue()
+
+
+def printed_password(output: str) -> str:
+    return re.search(r"password: (\S+)", output).group(1)
+
+
+def test_first_run_creates_a_superuser_with_the_printed_password():
+    password = printed_password(ensure_admin())
+
+    user = authenticate(username="admin", password=password)
+    assert user is not None and user.is_superuser and user.is_staff
+
+
+def test_second_run_keeps_the_password_and_says_how_to_reset():
+    password = printed_password(ensure_admin())
+
+    output = ensure_admin()
+
+    assert "exists" in output and "--reset" in output
+    assert authenticate(username="admin", password=password) is not None
+
+
+def test_reset_gives_a_new_password():
+    old = printed_password(ensure_admin())
+
+    new = printed_password(ensure_admin("--reset"))
+
+    assert new != old
+    assert authenticate(username="admin", password=new) is not None
+    assert authenticate(username="admin", password=old) is None

@@ -1,0 +1,68 @@
+"""The README's first command serves the app and a worker on the embedded default, as a new user sees it."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import login
+from tests.support.processes import PROJECT_DIR, free_port, wait_until
+
+pytestmark = pytest.mark.smoke
+
+
+def test_make_run_serves_the_app_and_a_worker_without_postgres_or_redis(tmp_path):
+    port = free_port()
+    configured = {"DATABASE_URL", "CELERY_BROKER_URL", "REGISTRY_ENV", "CELERY_QUEUE"}
+    env = {key: value for key, value in os.environ.items() if key not in configured}
+    env.update(DATA_DIR=str(tmp_path / "data"), WEB_BIND=f"127.0.0.1:{port}", VENV=str(Path(sys.executable).parents[1]))
+    output_path = tmp_path / "make-run.out"
+    with output_path.open("wb") as output:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "run"],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+
+        def serving() -> bool:
+            assert make.poll() is None, output_path.read_text()
+            try:
+                return requests.get(f"{base_url}/readyz", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_until(serving, timeout=120, what="make run to serve")
+        printed = output_path.read_text()
+        username, password = re.search(r"Admin user: (\S+)\s+password: (\S+)", printed).groups()
+        assert f"Serving on http://127.0.0.1:{port}/" in printed
+
+        session = login(base_url, username, password)
+        job = session.post(f"{base_url}/api/v1/jobs/worker-check/", timeout=10).json()
+
+        def finished() -> dict | None:
+            state = session.get(job["url"], timeout=10).json()
+            return state if state["state"] in {"succeeded", "failed"} else None
+
+        assert wait_until(finished, timeout=60, what="the worker to run the job")["state"] == "succeeded"
+        assert (tmp_path / "data" / "registry.sqlite3").exists()
+    finally:
+        os.killpg(make.pid, signal.SIGTERM)
+        try:
+            make.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(make.pid, signal.SIGKILL)
+            make.wait()
+    time.sleep(0.5)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{base_url}/healthz", timeout=2)
