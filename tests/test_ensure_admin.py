@@ -24,7 +24,8 @@ def test_first_run_creates_a_superuser_with_the_printed_password():
     password = printed_password(ensure_admin())
 
     user = authenticate(username="admin", password=password)
-    assert user is not None and user.is_superuser and user.is_staff
+    assert user is not None
+    assert (user.is_superuser, user.is_staff) == (True, True)
 
 
 def test_second_run_keeps_the_password_and_says_how_to_reset():
@@ -32,7 +33,8 @@ def test_second_run_keeps_the_password_and_says_how_to_reset():
 
     output = ensure_admin()
 
-    assert "exists" in output and "--reset" in output
+    assert "exists" in output
+    assert "--reset" in output
     assert authenticate(username="admin", password=password) is not None
 
 

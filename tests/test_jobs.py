@@ -33,7 +33,7 @@ def test_start_job_records_the_job_and_its_work_together():
 
 
 def test_an_unknown_kind_is_refused_and_nothing_is_stored():
-    with pytest.raises(ValueError, match="unknown job kind 'nope'; known kinds: .*worker_check"):
+    with pytest.raises(ValueError, match=r"unknown job kind 'nope'; known kinds: .*worker_check"):
         start_job(kind="nope")
 
     assert not Job.objects.exists()

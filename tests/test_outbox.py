@@ -30,9 +30,13 @@ def dead_pid() -> int:
 
 
 def test_work_of_a_rolled_back_change_never_exists():
-    with pytest.raises(RuntimeError), transaction.atomic():
-        outbox.enqueue(task_name="core.purge_outbox", kwargs={})
-        raise RuntimeError("the change fails")
+    def change_that_fails() -> None:
+        with transaction.atomic():
+            outbox.enqueue(task_name="core.purge_outbox", kwargs={})
+            raise RuntimeError("the change fails")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
 
     assert not OutboxMessage.objects.exists()
 
@@ -98,7 +102,7 @@ def test_a_message_whose_worker_died_is_taken_over():
         available_at=timezone.now() + timedelta(hours=1),
     )
 
-    tracked, claimed = outbox.claim(message_id=str(message.id))
+    _, claimed = outbox.claim(message_id=str(message.id))
 
     assert claimed is not None
     assert claimed.claimed_by == outbox.worker_identity()
@@ -164,7 +168,7 @@ def test_purge_deletes_only_old_finished_messages():
 
     remaining = set(OutboxMessage.objects.values_list("id", flat=True))
     assert remaining == {recent_done.id, waiting.id}
-    assert old_done.id not in remaining and old_failed.id not in remaining
+    assert not {old_done.id, old_failed.id} & remaining
 
 
 def test_the_database_refuses_an_unknown_state():
