@@ -1,17 +1,20 @@
-"""Health probes: ``/healthz`` (the process answers) and ``/readyz`` (its dependencies do)."""
+"""Health probes: ``/healthz`` (the process answers) and ``/readyz`` (its dependencies do).
+
+They are answered by a middleware ahead of Django's host check, so an orchestrator or the
+container's own healthcheck can probe ``127.0.0.1`` whatever ``ALLOWED_HOSTS`` says.
+"""
 
 import logging
+from collections.abc import Callable
 
 from celery import current_app
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger(__name__)
 
 
-@require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process is up and serving."""
     return JsonResponse({"status": "ok"})
@@ -37,7 +40,6 @@ def _broker_error() -> str:
     return ""
 
 
-@require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     """200 when the database and the broker answer; 503 naming each one that does not.
 
@@ -51,3 +53,19 @@ def readyz(request: HttpRequest) -> JsonResponse:
         "checks": {name: error or "ok" for name, error in errors.items()},
     }
     return JsonResponse(body, status=503 if failing else 200)
+
+
+PROBES: dict[str, Callable[[HttpRequest], JsonResponse]] = {"/healthz": healthz, "/readyz": readyz}
+
+
+class HealthProbeMiddleware:
+    """Answers GET /healthz and /readyz before any other middleware looks at the request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = PROBES.get(request.path_info)
+        if probe is not None and request.method in ("GET", "HEAD"):
+            return probe(request)
+        return self.get_response(request)

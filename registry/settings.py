@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.request_context.RequestIdMiddleware",
+    "core.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -141,8 +142,8 @@ STORAGES = {
 # Serve straight from the apps in development, so no collectstatic is needed to click around.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
-SESSION_COOKIE_SECURE = PRODUCTION
-CSRF_COOKIE_SECURE = PRODUCTION
+# Cookies only over HTTPS in production; SECURE_COOKIES=false for a trial over plain HTTP.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
 
 # --- Upstream hubs --------------------------------------------------------------------------------

@@ -2,12 +2,11 @@
 
 from django.contrib import admin
 from django.urls import include, path
-
-from core import health
+from django.views.generic import RedirectView
 
 urlpatterns = [
-    path("healthz", health.healthz, name="healthz"),
-    path("readyz", health.readyz, name="readyz"),
+    # The portal takes over "/" when it arrives; until then the admin is where people start.
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
 ]

@@ -39,3 +39,9 @@ def test_readyz_names_an_unreachable_database(service_env, logs_dir):
         assert logged, "the reason belongs in the log"
     finally:
         web.stop()
+
+
+def test_probes_answer_whatever_host_is_asked_for(client):
+    # The container healthcheck asks 127.0.0.1, which production ALLOWED_HOSTS need not list.
+    assert client.get("/healthz", headers={"Host": "10.1.2.3:8000"}).status_code == 200
+    assert client.get("/admin/login/", headers={"Host": "10.1.2.3:8000"}).status_code == 400
