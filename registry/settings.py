@@ -167,13 +167,12 @@ CELERY_BROKER_URL = _broker_url or "filesystem://localhost/"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded transport: message files in the data folder, so a worker started from the same
     # folder with the same environment finds the messages the web process wrote.
-    for folder in ("queue", "control", "processed"):
+    for folder in ("queue", "control"):
         (EMBEDDED_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(EMBEDDED_BROKER_DIR / "queue"),
         "data_folder_out": str(EMBEDDED_BROKER_DIR / "queue"),
         "control_folder": str(EMBEDDED_BROKER_DIR / "control"),
-        "processed_folder": str(EMBEDDED_BROKER_DIR / "processed"),
         "polling_interval": env_float("EMBEDDED_BROKER_POLL_SECONDS", 0.5, minimum=0.01),
     }
 else:
@@ -196,7 +195,6 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT", 1800, minimum=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
@@ -241,5 +239,7 @@ LOGGING = {
         # Our own access log line replaces Django's, which would log every 4xx a second time.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        # The worker pool's own logger (billiard), which does not propagate to the root.
+        "multiprocessing": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
     },
 }

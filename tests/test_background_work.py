@@ -3,14 +3,16 @@
 import os
 import signal
 import uuid
+from datetime import timedelta
 
 import pytest
 from celery import current_app
+from django.utils import timezone
 
 from core.jobs import start_job
 from core.models import Job, OutboxMessage
 from tests.conftest import login
-from tests.support.processes import wait_until
+from tests.support.processes import start_worker, wait_until
 
 
 def wait_for_job(job_id: int, state: str = Job.State.SUCCEEDED, timeout: float = 60) -> Job:
@@ -76,6 +78,7 @@ def test_a_message_delivered_twice_runs_once(worker, transactional_db):
     assert Job.objects.get(pk=job.pk).attempts == 1
 
 
+@pytest.mark.smoke
 def test_a_worker_killed_mid_job_loses_nothing(worker, transactional_db):
     job = start_job(kind="worker_check", params={"hold_seconds": 5})
 
@@ -92,3 +95,23 @@ def test_a_worker_killed_mid_job_loses_nothing(worker, transactional_db):
     assert finished.result["pid"] != victim
     assert "an earlier attempt stopped before it finished" in finished.log
     assert OutboxMessage.objects.get(kwargs={"job_id": job.pk}).state == "done"
+
+
+@pytest.mark.smoke
+def test_the_worker_runs_the_periodic_schedule(service_env, logs_dir, tmp_path, transactional_db):
+    long_ago = timezone.now() - timedelta(days=30)
+    finished = OutboxMessage.objects.create(
+        task_name="core.run_job", state="done", available_at=long_ago, finished_at=long_ago
+    )
+    # A data folder of its own: beat keeps its schedule there, and no other beat may share it.
+    env = {**service_env, "DATA_DIR": str(tmp_path), "OUTBOX_PURGE_EVERY_SECONDS": "1"}
+    scheduled_worker = start_worker(env=env, log_dir=logs_dir, name="scheduled-worker")
+    try:
+        wait_until(
+            lambda: not OutboxMessage.objects.filter(pk=finished.pk).exists(),
+            what="beat to run the outbox clean-up",
+        )
+        assert "Sending due task purge-finished-outbox-messages" in scheduled_worker.log_text()
+    finally:
+        scheduled_worker.stop()
+    assert scheduled_worker.json_lines(), "every line the worker logged, start to shutdown, is JSON"

@@ -64,8 +64,9 @@ class Service:
         return ids
 
     def stop(self) -> None:
+        """SIGTERM to the main process, which shuts its children down; SIGKILL to all if it hangs."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.terminate()
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
