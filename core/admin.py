@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from core.models import Job, OutboxMessage
+from core.models import ChangeLogEntry, Job, OutboxMessage
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -35,3 +35,12 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     list_display = ["id", "task_name", "state", "publish_count", "run_count", "available_at", "created_at"]
     list_filter = ["state", "task_name"]
     search_fields = ["request_id"]
+
+
+@admin.register(ChangeLogEntry)
+class ChangeLogEntryAdmin(ReadOnlyAdmin):
+    """The change log: append-only, so read-only here too."""
+
+    list_display = ["created_at", "actor_name", "action", "object_type", "object_repr", "request_id"]
+    list_filter = ["action", "object_type", "actor_kind"]
+    search_fields = ["object_id", "object_repr", "actor_name", "request_id"]

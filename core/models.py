@@ -109,3 +109,36 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.state})"
+
+
+class ChangeLogEntry(models.Model):
+    """One write, as it happened: who, in which request, what, and the object before and after.
+
+    Append-only: nothing in the product updates or deletes a row, and on PostgreSQL a trigger
+    refuses UPDATE and DELETE. It holds no foreign keys, so deleting what it describes leaves it
+    untouched.
+    """
+
+    actor_kind = models.CharField(max_length=16)  # user, token or system
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_name = models.CharField(max_length=150)
+    request_id = models.CharField(max_length=128, blank=True)
+    action = models.CharField(max_length=32)
+    object_type = models.CharField(max_length=100)  # "app_label.model"
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=300)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "created_at"], name="changelog_object_idx"),
+            models.Index(fields=["actor_kind", "actor_id", "created_at"], name="changelog_actor_idx"),
+            models.Index(fields=["request_id"], name="changelog_request_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_name}"

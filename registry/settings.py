@@ -146,10 +146,16 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
 
+# --- Inventory ------------------------------------------------------------------------------------
+# How many levels of base models a lineage walk follows before it stops and says so.
+LINEAGE_MAX_DEPTH = env_int("LINEAGE_MAX_DEPTH", 32, minimum=1)
+
 # --- Upstream hubs --------------------------------------------------------------------------------
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
 HF_TOKEN = env_secret("HF_TOKEN")
 MODELSCOPE_DOMAIN = env_str("MODELSCOPE_DOMAIN", "www.modelscope.cn")
+# The repository_url qualifier in the purls of internal models (pkg:generic/...?repository_url=...).
+INTERNAL_MODEL_REPOSITORY_URL = env_str("INTERNAL_MODEL_REPOSITORY_URL", "https://models.internal.invalid")
 
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

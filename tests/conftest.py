@@ -69,7 +69,7 @@ def login(base_url: str, username: str, password: str) -> requests.Session:
 
 
 @pytest.fixture
-def admin_user(transactional_db: None) -> tuple[str, str]:
+def admin_credentials(transactional_db: None) -> tuple[str, str]:
     password = "a-long-test-password"
     get_user_model().objects.create_superuser(username="root", email="", password=password)
     return "root", password

@@ -26,9 +26,9 @@ def wait_for_job(job_id: int, state: str = Job.State.SUCCEEDED, timeout: float =
 
 
 @pytest.mark.smoke
-def test_a_request_causes_work_that_runs_in_the_worker_with_the_request_id(worker, web, admin_user):
+def test_a_request_causes_work_that_runs_in_the_worker_with_the_request_id(worker, web, admin_credentials):
     web_server, base_url = web
-    session = login(base_url, *admin_user)
+    session = login(base_url, *admin_credentials)
     request_id = f"deploy-{uuid.uuid4().hex}"
 
     response = session.post(f"{base_url}/api/v1/jobs/worker-check/", headers={"X-Request-ID": request_id}, timeout=10)
@@ -40,7 +40,7 @@ def test_a_request_causes_work_that_runs_in_the_worker_with_the_request_id(worke
     assert response.headers["Location"] == body["url"]
     job = wait_for_job(body["id"])
     assert job.request_id == request_id
-    assert job.requested_by.username == admin_user[0]
+    assert job.requested_by.username == admin_credentials[0]
     assert (job.progress_done, job.progress_total, job.attempts) == (1, 1, 1)
     worker_processes = worker.process_ids()
     assert job.result["pid"] in worker_processes

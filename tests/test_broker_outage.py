@@ -24,12 +24,12 @@ def private_redis(logs_dir):
     redis.stop()
 
 
-def test_work_caused_while_the_broker_is_down_runs_once_it_returns(private_redis, service_env, logs_dir, admin_user):
+def test_work_caused_while_the_broker_is_down_runs_once_it_returns(private_redis, service_env, logs_dir, admin_credentials):
     env = {**service_env, "CELERY_BROKER_URL": private_redis.url}
     worker = start_worker(env=env, log_dir=logs_dir, name="outage-worker")
     web, base_url = start_web(env=env, log_dir=logs_dir, name="outage-web")
     try:
-        session = login(base_url, *admin_user)
+        session = login(base_url, *admin_credentials)
         private_redis.stop()
 
         response = session.post(f"{base_url}/api/v1/jobs/worker-check/", timeout=30)

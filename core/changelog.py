@@ -1,0 +1,84 @@
+"""The change log: every service records each object it changes, with its actor and request id."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.forms.models import model_to_dict
+
+from core.models import ChangeLogEntry
+from core.request_context import current_request_id
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: a person, an API token, or a named part of the system."""
+
+    kind: str
+    id: str
+    name: str
+
+    @classmethod
+    def for_user(cls, user: AbstractBaseUser) -> "Actor":
+        return cls(kind="user", id=str(user.pk), name=user.get_username())
+
+    @classmethod
+    def system(cls, name: str) -> "Actor":
+        """A named system principal, e.g. ``Actor.system("refresh")``."""
+        return cls(kind="system", id="", name=f"system:{name}")
+
+
+def snapshot(instance: models.Model) -> dict[str, Any]:
+    """The object's stored fields as JSON-ready values (foreign keys as ids)."""
+    fields = [field.name for field in instance._meta.concrete_fields]
+    values = model_to_dict(instance, fields=fields)
+    values["id"] = instance.pk
+    return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
+
+
+def entry(
+    *,
+    actor: Actor,
+    action: str,
+    instance: models.Model,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    message: str = "",
+) -> ChangeLogEntry:
+    """An unsaved row; ``record`` and ``record_many`` save them."""
+    return ChangeLogEntry(
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        request_id=current_request_id(),
+        action=action,
+        object_type=instance._meta.label_lower,
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:300],
+        before=before,
+        after=after,
+        message=message,
+    )
+
+
+def record(
+    *,
+    actor: Actor,
+    action: str,
+    instance: models.Model,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    message: str = "",
+) -> ChangeLogEntry:
+    """Write one change-log row (call it inside the service's transaction)."""
+    row = entry(actor=actor, action=action, instance=instance, before=before, after=after, message=message)
+    row.save()
+    return row
+
+
+def record_many(rows: list[ChangeLogEntry]) -> None:
+    """Write many rows in one statement (recomputations that touch many objects)."""
+    ChangeLogEntry.objects.bulk_create(rows)

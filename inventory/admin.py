@@ -1,0 +1,297 @@
+"""Django admin for the inventory. Every save and delete goes through a service, so the admin writes
+the same change-log rows and triggers the same recomputations as the API does."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from core.changelog import Actor
+from inventory import selectors
+from inventory.models import (
+    AIModel,
+    Artifact,
+    Deployment,
+    License,
+    LicenseAlias,
+    LineageEdge,
+    ModelAlias,
+    Publisher,
+    PublisherNamespace,
+    Revision,
+)
+from inventory.services import ai_models, deployments, licenses, lineage, publishers
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.for_user(request.user)
+
+
+def _changes(form: forms.ModelForm) -> dict[str, Any]:
+    return {name: form.cleaned_data[name] for name in form.changed_data}
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """Saves through ``create`` / ``update`` and deletes through ``remove``; bulk delete is off."""
+
+    actions = None
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def create(self, *, actor: Actor, form: forms.ModelForm) -> Any:
+        raise NotImplementedError
+
+    def update(self, *, actor: Actor, obj: Any, form: forms.ModelForm) -> Any:
+        raise NotImplementedError
+
+    def remove(self, *, actor: Actor, obj: Any) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        saved = (
+            self.update(actor=_actor(request), obj=obj, form=form)
+            if change
+            else self.create(actor=_actor(request), form=form)
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self.remove(actor=_actor(request), obj=obj)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by workers and deploy tooling: listed and shown, never edited here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Publisher)
+class PublisherAdmin(ServiceAdmin):
+    """Publishers; changing a country recomputes the effective origin of every descendant."""
+
+    list_display = ["name", "display_name", "country", "parent", "website"]
+    list_filter = ["country"]
+    search_fields = ["name", "display_name"]
+    fields = ["name", "display_name", "country", "parent", "website"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Publisher | None = None) -> list[str]:
+        return ["name"] if obj else []
+
+    def create(self, *, actor: Actor, form: forms.ModelForm) -> Publisher:
+        return publishers.create_publisher(actor=actor, **form.cleaned_data)
+
+    def update(self, *, actor: Actor, obj: Publisher, form: forms.ModelForm) -> Publisher:
+        return publishers.update_publisher(actor=actor, publisher=obj, changes=_changes(form))
+
+    def remove(self, *, actor: Actor, obj: Publisher) -> None:
+        publishers.delete_publisher(actor=actor, publisher=obj)
+
+
+@admin.register(PublisherNamespace)
+class PublisherNamespaceAdmin(ServiceAdmin):
+    """Hub namespaces of publishers, with the aliases of renamed ones."""
+
+    list_display = ["namespace", "source", "publisher", "is_alias"]
+    list_filter = ["source", "is_alias"]
+    search_fields = ["namespace", "publisher__name"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def create(self, *, actor: Actor, form: forms.ModelForm) -> PublisherNamespace:
+        return publishers.add_namespace(actor=actor, **form.cleaned_data)
+
+    def remove(self, *, actor: Actor, obj: PublisherNamespace) -> None:
+        publishers.remove_namespace(actor=actor, namespace=obj)
+
+
+@admin.register(License)
+class LicenseAdmin(ServiceAdmin):
+    """The license catalogue."""
+
+    list_display = ["key", "name", "category", "commercial_use"]
+    list_filter = ["category", "commercial_use"]
+    search_fields = ["key", "name"]
+    fields = ["key", "name", "category", "commercial_use", "obligations", "url"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: License | None = None) -> list[str]:
+        return ["key"] if obj else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def create(self, *, actor: Actor, form: forms.ModelForm) -> License:
+        return licenses.create_license(actor=actor, **form.cleaned_data)
+
+    def update(self, *, actor: Actor, obj: License, form: forms.ModelForm) -> License:
+        return licenses.update_license(actor=actor, license_=obj, changes=_changes(form))
+
+
+@admin.register(LicenseAlias)
+class LicenseAliasAdmin(ServiceAdmin):
+    """Names hubs use for licenses."""
+
+    list_display = ["alias", "license"]
+    search_fields = ["alias", "license__key"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def create(self, *, actor: Actor, form: forms.ModelForm) -> LicenseAlias:
+        return licenses.add_license_alias(
+            actor=actor, license_=form.cleaned_data["license"], alias=form.cleaned_data["alias"]
+        )
+
+    def remove(self, *, actor: Actor, obj: LicenseAlias) -> None:
+        licenses.remove_license_alias(actor=actor, alias=obj)
+
+
+@admin.register(AIModel)
+class AIModelAdmin(ServiceAdmin):
+    """Models, with what the registry derives for each (read-only)."""
+
+    list_display = ["upstream_id", "source", "publisher", "declared_license", "audit_status", "refresh_state", "team"]
+    list_filter = ["source", "audit_status", "refresh_state", "publisher__country", "declared_license__category"]
+    search_fields = ["upstream_id", "description"]
+    list_select_related = ["publisher", "declared_license"]
+    derived = [
+        "purl",
+        "effective_origin",
+        "inherited",
+        "license_mismatch",
+        "lineage_cuts",
+        "audit_status",
+        "refresh_state",
+    ]
+    editable = [
+        "publisher",
+        "declared_license",
+        "task",
+        "library",
+        "architecture",
+        "parameter_count",
+        "gated",
+        "description",
+        "tags",
+        "team",
+    ]
+
+    def get_fields(self, request: HttpRequest, obj: AIModel | None = None) -> list[str]:
+        return ["source", "upstream_id", *self.editable, *(self.derived if obj else [])]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: AIModel | None = None) -> list[str]:
+        return ["source", "upstream_id", *self.derived] if obj else []
+
+    @admin.display(description="purl")
+    def purl(self, obj: AIModel) -> str:
+        return selectors.model_purl(obj)
+
+    @admin.display(description="effective origin")
+    def effective_origin(self, obj: AIModel) -> str:
+        return ", ".join(selectors.effective_origin(obj))
+
+    @admin.display(description="inherited licenses")
+    def inherited(self, obj: AIModel) -> str:
+        return ", ".join(obj.inherited_licenses.values_list("key", flat=True))
+
+    def create(self, *, actor: Actor, form: forms.ModelForm) -> AIModel:
+        model, _ = ai_models.register_model(actor=actor, **form.cleaned_data)
+        return model
+
+    def update(self, *, actor: Actor, obj: AIModel, form: forms.ModelForm) -> AIModel:
+        return ai_models.update_model(actor=actor, model=obj, changes=_changes(form))
+
+    def remove(self, *, actor: Actor, obj: AIModel) -> None:
+        ai_models.delete_model(actor=actor, model=obj)
+
+
+@admin.register(ModelAlias)
+class ModelAliasAdmin(ServiceAdmin):
+    """Former upstream ids of renamed models."""
+
+    list_display = ["upstream_id", "source", "model"]
+    search_fields = ["upstream_id", "model__upstream_id"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def create(self, *, actor: Actor, form: forms.ModelForm) -> ModelAlias:
+        return ai_models.add_model_alias(actor=actor, **form.cleaned_data)
+
+
+@admin.register(LineageEdge)
+class LineageEdgeAdmin(ServiceAdmin):
+    """Lineage edges; adding or removing one recomputes the child's descendants."""
+
+    list_display = ["child", "relation", "parent_source", "parent_upstream_id", "parent", "origin"]
+    list_filter = ["relation", "origin"]
+    search_fields = ["child__upstream_id", "parent_upstream_id"]
+    fields = ["child", "parent_source", "parent_upstream_id", "relation", "origin"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def create(self, *, actor: Actor, form: forms.ModelForm) -> LineageEdge:
+        data = form.cleaned_data
+        edge, _ = lineage.add_lineage_edge(
+            actor=actor,
+            child=data["child"],
+            parent_source=data["parent_source"],
+            parent_upstream_id=data["parent_upstream_id"],
+            relation=data["relation"],
+            origin_of_edge=data["origin"],
+        )
+        return edge
+
+    def remove(self, *, actor: Actor, obj: LineageEdge) -> None:
+        lineage.remove_lineage_edge(actor=actor, edge=obj)
+
+
+@admin.register(Revision)
+class RevisionAdmin(ReadOnlyAdmin):
+    """Revisions recorded by refreshes and deploy tooling."""
+
+    list_display = ["model", "revision", "created_at"]
+    search_fields = ["model__upstream_id", "revision"]
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(ReadOnlyAdmin):
+    """Files of revisions."""
+
+    list_display = ["path", "revision", "format", "pickle_based", "size", "sha256"]
+    list_filter = ["format", "pickle_based"]
+    search_fields = ["path", "sha256"]
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(ReadOnlyAdmin):
+    """Deployments registered by deploy tooling; retire them here."""
+
+    list_display = ["system", "environment", "revision", "team", "active", "last_seen"]
+    list_filter = ["environment", "active", "team"]
+    search_fields = ["system", "revision__model__upstream_id"]
+    actions = ["retire"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_staff
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Deployment | None = None) -> list[str]:
+        return [field.name for field in Deployment._meta.fields]
+
+    @admin.action(description="Retire the selected deployments")
+    def retire(self, request: HttpRequest, queryset: QuerySet[Deployment]) -> None:
+        for deployment in queryset.filter(active=True):
+            deployments.retire_deployment(actor=_actor(request), deployment=deployment)

@@ -1,0 +1,219 @@
+"""Effective origin and inherited license terms: derived from the lineage graph, stored on each model.
+
+The graph above a set of models is loaded level by level (one query per level, whatever the number
+of models), then every model is walked in memory. Upstream data can make the graph anything: a walk
+is bounded by ``LINEAGE_MAX_DEPTH``, safe against cycles, and records where it was cut.
+"""
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from core import changelog
+from core.changelog import Actor
+from inventory.models import UNKNOWN_COUNTRY, AIModel, LineageEdge, OriginCountry
+
+
+@dataclass(frozen=True)
+class ParentRef:
+    """One edge upward: the parent's id when it is in the inventory, and how the child named it."""
+
+    parent_id: int | None
+    reference: str
+
+
+@dataclass
+class LineageGraph:
+    """The lineage above some models: each node's parents, label, publisher country and license."""
+
+    parents: dict[int, list[ParentRef]] = field(default_factory=dict)
+    label: dict[int, str] = field(default_factory=dict)
+    country: dict[int, str] = field(default_factory=dict)
+    license_id: dict[int, int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What the registry derives for one model."""
+
+    countries: frozenset[str]
+    inherited_license_ids: frozenset[int]
+    license_mismatch: bool
+    cuts: tuple[dict[str, str], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "effective_origin": sorted(self.countries),
+            "inherited_licenses": sorted(self.inherited_license_ids),
+            "license_mismatch": self.license_mismatch,
+            "lineage_cuts": list(self.cuts),
+        }
+
+
+def max_depth() -> int:
+    return settings.LINEAGE_MAX_DEPTH
+
+
+def load_ancestry(model_ids: set[int], depth: int) -> LineageGraph:
+    """Load the graph up to ``depth`` levels above ``model_ids`` (edges one level further, to see cuts)."""
+    graph = LineageGraph()
+    frontier = set(model_ids)
+    nodes = set(model_ids)
+    for _ in range(depth + 1):
+        if not frontier:
+            break
+        edges = LineageEdge.objects.filter(child_id__in=frontier).values_list(
+            "child_id", "parent_id", "parent_source", "parent_upstream_id"
+        )
+        discovered: set[int] = set()
+        for child_id, parent_id, parent_source, parent_upstream_id in edges:
+            graph.parents.setdefault(child_id, []).append(ParentRef(parent_id, f"{parent_source}:{parent_upstream_id}"))
+            if parent_id is not None and parent_id not in nodes:
+                discovered.add(parent_id)
+        nodes |= discovered
+        frontier = discovered
+    for refs in graph.parents.values():
+        refs.sort(key=lambda ref: (ref.parent_id or 0, ref.reference))  # the same walk on every run
+    rows = AIModel.objects.filter(id__in=nodes).values_list(
+        "id", "source", "upstream_id", "publisher__country", "declared_license_id"
+    )
+    for model_id, source, upstream_id, country, license_id in rows:
+        graph.label[model_id] = f"{source}:{upstream_id}"
+        graph.country[model_id] = country or UNKNOWN_COUNTRY
+        graph.license_id[model_id] = license_id
+    return graph
+
+
+def _cycle_cuts(graph: LineageGraph, reached: set[int]) -> list[dict[str, str]]:
+    """Edges that close a cycle among ``reached`` (an iterative depth-first search, linear in size)."""
+    cuts = []
+    state: dict[int, str] = {}  # "open" while on the current path, "done" after
+    for root in sorted(reached):
+        if root in state:
+            continue
+        stack = [(root, iter(graph.parents.get(root, [])))]
+        state[root] = "open"
+        while stack:
+            node, pending = stack[-1]
+            step = next((ref for ref in pending if ref.parent_id in reached), None)
+            if step is None:
+                state[node] = "done"
+                stack.pop()
+            elif state.get(step.parent_id) == "open":
+                cuts.append({"reason": "cycle", "at": graph.label[node], "parent": graph.label[step.parent_id]})
+            elif step.parent_id not in state:
+                state[step.parent_id] = "open"
+                stack.append((step.parent_id, iter(graph.parents.get(step.parent_id, []))))
+    return cuts
+
+
+def derive(graph: LineageGraph, model_id: int, depth: int) -> Derived:
+    """Walk up from one model, breadth first, at most ``depth`` levels."""
+    level = {model_id: 0}
+    queue = deque([model_id])
+    cuts: list[dict[str, str]] = []
+    while queue:
+        node = queue.popleft()
+        for ref in graph.parents.get(node, []):
+            if ref.parent_id is None:
+                cuts.append({"reason": "missing_parent", "at": graph.label[node], "parent": ref.reference})
+            elif level[node] == depth:
+                cuts.append({"reason": "depth", "at": graph.label[node], "parent": ref.reference})
+            elif ref.parent_id not in level:
+                level[ref.parent_id] = level[node] + 1
+                queue.append(ref.parent_id)
+    cuts.extend(_cycle_cuts(graph, set(level)))
+    ancestors = set(level) - {model_id}
+    countries = {graph.country[node] for node in level}
+    if cuts:
+        countries.add(UNKNOWN_COUNTRY)
+    inherited = {graph.license_id[node] for node in ancestors} - {None}
+    declared = graph.license_id[model_id]
+    return Derived(
+        countries=frozenset(countries),
+        inherited_license_ids=frozenset(inherited),
+        license_mismatch=bool(inherited - {declared}),
+        cuts=tuple(sorted(cuts, key=lambda cut: (cut["reason"], cut["at"], cut["parent"]))),
+    )
+
+
+def descendants_of(model_ids: set[int], depth: int) -> set[int]:
+    """The models and everything derived from them, up to ``depth`` levels down (one query per level)."""
+    found = set(model_ids)
+    frontier = set(model_ids)
+    for _ in range(depth):
+        if not frontier:
+            break
+        children = set(LineageEdge.objects.filter(parent_id__in=frontier).values_list("child_id", flat=True))
+        frontier = children - found
+        found |= frontier
+    return found
+
+
+def _stored(model_ids: set[int]) -> dict[int, Derived]:
+    countries: dict[int, set[str]] = {model_id: set() for model_id in model_ids}
+    for model_id, country in OriginCountry.objects.filter(model_id__in=model_ids).values_list("model_id", "country"):
+        countries[model_id].add(country)
+    licenses: dict[int, set[int]] = {model_id: set() for model_id in model_ids}
+    through = AIModel.inherited_licenses.through.objects.filter(aimodel_id__in=model_ids)
+    for model_id, license_id in through.values_list("aimodel_id", "license_id"):
+        licenses[model_id].add(license_id)
+    flags = AIModel.objects.filter(id__in=model_ids).values_list("id", "license_mismatch", "lineage_cuts")
+    return {
+        model_id: Derived(frozenset(countries[model_id]), frozenset(licenses[model_id]), mismatch, tuple(cuts))
+        for model_id, mismatch, cuts in flags
+    }
+
+
+def recompute(*, actor: Actor, model_ids: set[int], with_descendants: bool = True) -> set[int]:
+    """Bring the stored origin and inherited licenses of these models (and their descendants) up to
+    date; returns the ids whose derived facts changed, each with a change-log row.
+
+    The number of queries grows with the depth of the graph, not with the number of models.
+    """
+    depth = max_depth()
+    if with_descendants:
+        model_ids = descendants_of(model_ids, depth)
+    if not model_ids:
+        return set()
+    graph = load_ancestry(model_ids, depth)
+    before = _stored(model_ids)
+    after = {model_id: derive(graph, model_id, depth) for model_id in before}
+    changed = {model_id for model_id in after if after[model_id] != before[model_id]}
+    if not changed:
+        return changed
+
+    OriginCountry.objects.filter(model_id__in=changed).delete()
+    OriginCountry.objects.bulk_create(
+        OriginCountry(model_id=model_id, country=country)
+        for model_id in changed
+        for country in after[model_id].countries
+    )
+    through = AIModel.inherited_licenses.through
+    through.objects.filter(aimodel_id__in=changed).delete()
+    through.objects.bulk_create(
+        through(aimodel_id=model_id, license_id=license_id)
+        for model_id in changed
+        for license_id in after[model_id].inherited_license_ids
+    )
+    changed_models = list(AIModel.objects.filter(id__in=changed).only("id", "source", "upstream_id"))
+    for model in changed_models:
+        model.license_mismatch = after[model.id].license_mismatch
+        model.lineage_cuts = list(after[model.id].cuts)
+    AIModel.objects.bulk_update(changed_models, ["license_mismatch", "lineage_cuts"])
+    changelog.record_many(
+        [
+            changelog.entry(
+                actor=actor,
+                action="derive",
+                instance=model,
+                before=before[model.id].as_dict(),
+                after=after[model.id].as_dict(),
+                message="effective origin or inherited licenses recomputed",
+            )
+            for model in changed_models
+        ]
+    )
+    return changed

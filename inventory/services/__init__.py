@@ -1,0 +1,1 @@
+"""Services: every write to the inventory, each in one transaction with its change-log rows."""

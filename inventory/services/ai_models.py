@@ -1,0 +1,158 @@
+"""Services for models: registration, changes, renames and removal."""
+
+from collections.abc import Sequence
+from typing import TypedDict
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+
+from core import changelog
+from core.changelog import Actor
+from inventory import origin
+from inventory.models import AIModel, License, LineageEdge, ModelAlias, Publisher, PublisherNamespace
+from inventory.selectors import find_model, publisher_of_namespace
+from inventory.services._common import create_validated, delete_logged, update_validated
+from inventory.validators import validate_upstream_id
+
+
+class ModelChanges(TypedDict, total=False):
+    publisher: Publisher
+    declared_license: License | None
+    task: str
+    library: str
+    architecture: str
+    parameter_count: int | None
+    gated: bool
+    description: str
+    tags: list[str]
+    team: str
+
+
+# Changes to these alter what the model and its descendants derive.
+_LINEAGE_FACTS = {"publisher", "declared_license"}
+
+
+def _publisher_for_namespace(*, actor: Actor, source: str, namespace: str) -> Publisher:
+    """The publisher owning the namespace; an unknown namespace gets a publisher of unknown country."""
+    publisher = publisher_of_namespace(source=source, namespace=namespace)
+    if publisher is not None:
+        return publisher
+    try:
+        with transaction.atomic():
+            publisher = create_validated(
+                actor=actor,
+                instance=Publisher(name=namespace),
+                message="publisher of an unknown namespace; its country is unknown until a curator sets it",
+            )
+            create_validated(
+                actor=actor, instance=PublisherNamespace(publisher=publisher, source=source, namespace=namespace)
+            )
+            return publisher
+    except IntegrityError:  # registered at the same moment by another writer
+        return publisher_of_namespace(source=source, namespace=namespace) or Publisher.objects.get(name=namespace)
+
+
+def register_model(
+    *,
+    actor: Actor,
+    source: str,
+    upstream_id: str,
+    publisher: Publisher | None = None,
+    declared_license: License | None = None,
+    team: str = "",
+    task: str = "",
+    library: str = "",
+    architecture: str = "",
+    parameter_count: int | None = None,
+    gated: bool = False,
+    description: str = "",
+    tags: Sequence[str] = (),
+) -> tuple[AIModel, bool]:
+    """Add a model, or return the one already registered under this id (``created`` False).
+
+    Without a publisher, the namespace names it. Lineage edges that were waiting for this model
+    as their parent are linked to it, and the origins that change are recomputed.
+    """
+    try:
+        validate_upstream_id(upstream_id)
+    except ValidationError as error:
+        raise ValidationError({"upstream_id": error.messages}) from None
+    existing = find_model(source=source, upstream_id=upstream_id)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            if publisher is None:
+                publisher = _publisher_for_namespace(actor=actor, source=source, namespace=upstream_id.split("/")[0])
+            model = create_validated(
+                actor=actor,
+                instance=AIModel(
+                    source=source,
+                    upstream_id=upstream_id,
+                    publisher=publisher,
+                    declared_license=declared_license,
+                    team=team,
+                    task=task,
+                    library=library,
+                    architecture=architecture,
+                    parameter_count=parameter_count,
+                    gated=gated,
+                    description=description,
+                    tags=list(tags),
+                ),
+            )
+            _link_waiting_edges(actor=actor, model=model)
+            origin.recompute(actor=actor, model_ids={model.id})
+            return model, True
+    except IntegrityError:
+        raced = find_model(source=source, upstream_id=upstream_id)
+        if raced is None:
+            raise
+        return raced, False
+
+
+def _link_waiting_edges(*, actor: Actor, model: AIModel) -> None:
+    waiting = LineageEdge.objects.select_for_update().filter(
+        parent__isnull=True, parent_source=model.source, parent_upstream_id__iexact=model.upstream_id
+    )
+    for edge in waiting:
+        before = changelog.snapshot(edge)
+        edge.parent = model
+        edge.save(update_fields=["parent"])
+        changelog.record(
+            actor=actor,
+            action="update",
+            instance=edge,
+            before=before,
+            after=changelog.snapshot(edge),
+            message="parent registered",
+        )
+
+
+def update_model(*, actor: Actor, model: AIModel, changes: ModelChanges) -> AIModel:
+    """Change a model's facts; a new publisher or license updates what it and its descendants derive."""
+    with transaction.atomic():
+        model, changed = update_validated(
+            actor=actor, instance=model, changes=changes, allowed=set(ModelChanges.__annotations__)
+        )
+        if changed & _LINEAGE_FACTS:
+            origin.recompute(actor=actor, model_ids={model.id})
+        return model
+
+
+def add_model_alias(*, actor: Actor, model: AIModel, source: str, upstream_id: str) -> ModelAlias:
+    """Record a former upstream id of the model (its repository was renamed or moved)."""
+    with transaction.atomic():
+        return create_validated(actor=actor, instance=ModelAlias(model=model, source=source, upstream_id=upstream_id))
+
+
+def delete_model(*, actor: Actor, model: AIModel) -> None:
+    """Remove a model that runs nowhere; its children's edges wait for it again, as unknown origin."""
+    with transaction.atomic():
+        children = origin.descendants_of({model.id}, origin.max_depth()) - {model.id}
+        try:
+            delete_logged(actor=actor, instance=model)
+        except ProtectedError:
+            raise ValidationError("the model has deployed revisions: retire and remove its deployments first") from None
+        origin.recompute(actor=actor, model_ids=children)

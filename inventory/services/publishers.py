@@ -1,0 +1,65 @@
+"""Services for publishers and their hub namespaces."""
+
+from typing import TypedDict
+
+from django.db import transaction
+
+from core.changelog import Actor
+from inventory import origin
+from inventory.models import AIModel, Publisher, PublisherNamespace
+from inventory.services._common import create_validated, delete_logged, update_validated
+
+
+class PublisherChanges(TypedDict, total=False):
+    display_name: str
+    country: str
+    parent: Publisher | None
+    website: str
+
+
+def create_publisher(
+    *,
+    actor: Actor,
+    name: str,
+    display_name: str = "",
+    country: str = "",
+    parent: Publisher | None = None,
+    website: str = "",
+) -> Publisher:
+    """Add a publisher; ``country`` is an ISO 3166-1 alpha-2 code, or empty when unknown."""
+    with transaction.atomic():
+        publisher = Publisher(name=name, display_name=display_name, country=country, parent=parent, website=website)
+        return create_validated(actor=actor, instance=publisher)
+
+
+def update_publisher(*, actor: Actor, publisher: Publisher, changes: PublisherChanges) -> Publisher:
+    """Change a publisher; a new country updates the effective origin of its models and their descendants."""
+    with transaction.atomic():
+        publisher, changed = update_validated(
+            actor=actor, instance=publisher, changes=changes, allowed=set(PublisherChanges.__annotations__)
+        )
+        if "country" in changed:
+            model_ids = set(AIModel.objects.filter(publisher=publisher).values_list("id", flat=True))
+            origin.recompute(actor=actor, model_ids=model_ids)
+        return publisher
+
+
+def delete_publisher(*, actor: Actor, publisher: Publisher) -> None:
+    """Delete a publisher that no model refers to (the database refuses otherwise)."""
+    with transaction.atomic():
+        delete_logged(actor=actor, instance=publisher)
+
+
+def add_namespace(
+    *, actor: Actor, publisher: Publisher, source: str, namespace: str, is_alias: bool = False
+) -> PublisherNamespace:
+    """Record a hub namespace of the publisher (an alias when the hub renamed it)."""
+    with transaction.atomic():
+        entry = PublisherNamespace(publisher=publisher, source=source, namespace=namespace, is_alias=is_alias)
+        return create_validated(actor=actor, instance=entry)
+
+
+def remove_namespace(*, actor: Actor, namespace: PublisherNamespace) -> None:
+    """Forget a hub namespace."""
+    with transaction.atomic():
+        delete_logged(actor=actor, instance=namespace)

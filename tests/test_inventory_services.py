@@ -1,0 +1,214 @@
+"""Every inventory service validates its input, writes in one transaction, and logs each object it changes."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from core.changelog import Actor
+from core.models import ChangeLogEntry
+from core.request_context import bound_request_id
+from inventory.models import AIModel, Artifact, Deployment, LineageEdge, Publisher, Revision
+from inventory.services import ai_models, deployments, licenses, lineage, publishers, revisions
+from inventory.services.revisions import ArtifactInput
+from tests.inventory_helpers import ACTOR, derive_from, license_, model, publisher
+
+pytestmark = pytest.mark.django_db
+
+SHA = "a09a35458c702b33eeacc393d103063234e8bc28"
+
+
+def logged(instance) -> list[ChangeLogEntry]:
+    return list(
+        ChangeLogEntry.objects.filter(object_type=instance._meta.label_lower, object_id=str(instance.pk)).order_by("id")
+    )
+
+
+def test_each_service_logs_its_object_with_actor_and_request_id(django_user_model):
+    person = Actor.for_user(django_user_model.objects.create_user(username="curator"))
+    with bound_request_id("req-services"):
+        owner = publishers.create_publisher(actor=person, name="deepseek-ai", country="CN")
+        namespace = publishers.add_namespace(actor=person, publisher=owner, source="huggingface", namespace="deepseek-ai")
+        owner = publishers.update_publisher(actor=person, publisher=owner, changes={"display_name": "DeepSeek"})
+        mit = licenses.create_license(actor=person, key="MIT", name="MIT", category="permissive", commercial_use="yes")
+        alias = licenses.add_license_alias(actor=person, license_=mit, alias="mit")
+        mit = licenses.update_license(actor=person, license_=mit, changes={"url": "https://spdx.org/licenses/MIT.html"})
+        registered, _ = ai_models.register_model(
+            actor=person, source="huggingface", upstream_id="deepseek-ai/DeepSeek-R1", publisher=owner
+        )
+        registered = ai_models.update_model(actor=person, model=registered, changes={"declared_license": mit})
+        renamed = ai_models.add_model_alias(actor=person, model=registered, source="huggingface", upstream_id="deepseek-ai/R1-old")
+        pinned, _ = revisions.add_revision(
+            actor=person, model=registered, revision=SHA, artifacts=[ArtifactInput("model.safetensors", 10, "f" * 64)]
+        )
+        edge, _ = lineage.add_lineage_edge(
+            actor=person, child=registered, parent_source="huggingface", parent_upstream_id="deepseek-ai/DeepSeek-V3-Base",
+            relation="finetune", origin_of_edge="model_card",
+        )
+        deployment, _ = deployments.record_deployment(actor=person, revision=pinned, system="chat", environment="prod")
+        deployment = deployments.retire_deployment(actor=person, deployment=deployment)
+
+    expected = {
+        owner: ["create", "update"],
+        namespace: ["create"],
+        mit: ["create", "update"],
+        alias: ["create"],
+        registered: ["create", "derive", "update", "derive"],  # origin set, then cut by the missing base
+        renamed: ["create"],
+        pinned: ["create"],
+        Artifact.objects.get(): ["create"],
+        edge: ["create"],
+        deployment: ["create", "update"],
+    }
+    for instance, actions in expected.items():
+        rows = logged(instance)
+        assert [row.action for row in rows] == actions, instance
+        assert {(row.actor_kind, row.actor_name, row.request_id) for row in rows} == {("user", "curator", "req-services")}
+    update = logged(owner)[1]
+    assert (update.before["display_name"], update.after["display_name"]) == ("", "DeepSeek")
+
+
+def test_a_change_that_changes_nothing_logs_nothing():
+    owner = publisher("meta-llama", "US")
+
+    publishers.update_publisher(actor=ACTOR, publisher=owner, changes={"country": "US"})
+
+    assert [row.action for row in logged(owner)] == ["create"]
+
+
+def test_bad_input_names_the_field_and_stores_nothing():
+    before = ChangeLogEntry.objects.count()
+    with pytest.raises(ValidationError) as country:
+        publishers.create_publisher(actor=ACTOR, name="somewhere", country="XX")
+    with pytest.raises(ValidationError) as upstream:
+        ai_models.register_model(actor=ACTOR, source="huggingface", upstream_id="no-namespace")
+    with pytest.raises(ValidationError) as source:
+        ai_models.register_model(actor=ACTOR, source="github", upstream_id="a/b")
+    with pytest.raises(ValidationError) as key:
+        licenses.create_license(actor=ACTOR, key="LicenseRef-has space", name="x", category="permissive", commercial_use="yes")
+
+    assert "country" in country.value.message_dict
+    assert "upstream_id" in upstream.value.message_dict
+    assert "source" in source.value.message_dict
+    assert "key" in key.value.message_dict
+    assert not Publisher.objects.exists()
+    assert not AIModel.objects.exists()
+    assert ChangeLogEntry.objects.count() == before
+
+
+def test_a_hugging_face_revision_must_be_a_commit_sha():
+    target = model("org/m", publisher("org", "US"))
+
+    with pytest.raises(ValidationError) as error:
+        revisions.add_revision(actor=ACTOR, model=target, revision="main")
+
+    assert "revision" in error.value.message_dict
+    assert not Revision.objects.exists()
+
+
+def test_an_unknown_change_is_refused_by_name():
+    owner = publisher("org", "US")
+
+    with pytest.raises(ValidationError) as error:
+        publishers.update_publisher(actor=ACTOR, publisher=owner, changes={"name": "renamed"})
+
+    assert "name" in error.value.message_dict
+
+
+def test_registration_is_idempotent_and_finds_renamed_models():
+    first, created = ai_models.register_model(actor=ACTOR, source="huggingface", upstream_id="THUDM/glm-4-9b")
+    again, created_again = ai_models.register_model(actor=ACTOR, source="huggingface", upstream_id="thudm/GLM-4-9B")
+    ai_models.add_model_alias(actor=ACTOR, model=first, source="huggingface", upstream_id="THUDM/chatglm-old")
+    by_alias, _ = ai_models.register_model(actor=ACTOR, source="huggingface", upstream_id="THUDM/chatglm-old")
+
+    assert (created, created_again) == (True, False)
+    assert again == first == by_alias
+    assert AIModel.objects.count() == 1
+    assert Publisher.objects.get().name == "THUDM"
+
+
+def test_a_namespace_alias_finds_the_renamed_publisher():
+    zai = publisher("zai-org", "CN")
+    publishers.add_namespace(actor=ACTOR, publisher=zai, source="huggingface", namespace="zai-org")
+    publishers.add_namespace(actor=ACTOR, publisher=zai, source="huggingface", namespace="THUDM", is_alias=True)
+
+    registered, _ = ai_models.register_model(actor=ACTOR, source="huggingface", upstream_id="THUDM/chatglm3-6b")
+
+    assert registered.publisher == zai
+    assert Publisher.objects.count() == 1
+
+
+def test_revisions_record_artifact_formats_and_are_idempotent():
+    target = model("org/m", publisher("org", "US"))
+    files = [
+        ArtifactInput("model-00001.safetensors", 5, "A" * 64),
+        ArtifactInput("pytorch_model.bin", 7),
+        ArtifactInput("weights/q4.gguf"),
+        ArtifactInput("scaler.pkl"),
+        ArtifactInput("README.md"),
+    ]
+
+    pinned, created = revisions.add_revision(actor=ACTOR, model=target, revision=SHA.upper(), artifacts=files)
+    again, created_again = revisions.add_revision(actor=ACTOR, model=target, revision=SHA, artifacts=files)
+
+    assert (created, created_again, pinned) == (True, False, again)
+    assert pinned.revision == SHA
+    formats = dict(pinned.artifacts.values_list("path", "format"))
+    assert formats == {
+        "model-00001.safetensors": "safetensors",
+        "pytorch_model.bin": "pytorch-pickle",
+        "weights/q4.gguf": "gguf",
+        "scaler.pkl": "pickle",
+        "README.md": "other",
+    }
+    assert set(pinned.artifacts.filter(pickle_based=True).values_list("path", flat=True)) == {"pytorch_model.bin", "scaler.pkl"}
+    assert pinned.artifacts.get(path="model-00001.safetensors").sha256 == "a" * 64
+
+
+def test_deployments_are_refreshed_not_duplicated_and_can_be_retired():
+    target = model("org/m", publisher("org", "US"))
+    pinned, _ = revisions.add_revision(actor=ACTOR, model=target, revision=SHA)
+    first, created = deployments.record_deployment(actor=ACTOR, revision=pinned, system="chat", environment="prod", team="ml")
+    retired = deployments.retire_deployment(actor=ACTOR, deployment=first)
+    back, created_again = deployments.record_deployment(actor=ACTOR, revision=pinned, system="chat", environment="prod")
+
+    assert (created, created_again) == (True, False)
+    assert (retired.active, retired.retired_at is not None) == (False, True)
+    assert (back.pk, back.active, back.retired_at, back.team) == (first.pk, True, None, "ml")
+    assert back.last_seen >= first.last_seen
+    assert Deployment.objects.count() == 1
+
+
+def test_a_self_edge_is_refused_and_an_edge_is_idempotent():
+    target = model("org/m", publisher("org", "US"))
+    with pytest.raises(ValidationError) as error:
+        derive_from(target, "org/m")
+    derive_from(target, "org/base", "finetune")
+    derive_from(target, "ORG/base", "adapter")
+
+    assert "parent_upstream_id" in error.value.message_dict
+    assert list(LineageEdge.objects.values_list("relation", flat=True)) == ["adapter"]
+
+
+def test_removing_an_edge_or_a_model_recomputes_the_descendants():
+    us, cn = publisher("us-lab", "US"), publisher("cn-lab", "CN")
+    base = model("cn/base", cn, license_("Apache-2.0"))
+    child = model("us/child", us)
+    derive_from(child, "cn/base")
+    assert set(child.origin_countries.values_list("country", flat=True)) == {"US", "CN"}
+
+    ai_models.delete_model(actor=ACTOR, model=base)
+
+    assert set(child.origin_countries.values_list("country", flat=True)) == {"US", "unknown"}
+    assert LineageEdge.objects.get().parent is None
+    lineage.remove_lineage_edge(actor=ACTOR, edge=LineageEdge.objects.get())
+    assert set(child.origin_countries.values_list("country", flat=True)) == {"US"}
+
+
+def test_a_deployed_model_cannot_be_deleted():
+    target = model("org/m", publisher("org", "US"))
+    pinned, _ = revisions.add_revision(actor=ACTOR, model=target, revision=SHA)
+    deployments.record_deployment(actor=ACTOR, revision=pinned, system="chat", environment="prod")
+
+    with pytest.raises(ValidationError, match="deployments"):
+        ai_models.delete_model(actor=ACTOR, model=target)
+
+    assert AIModel.objects.filter(pk=target.pk).exists()
