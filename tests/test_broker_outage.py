@@ -24,7 +24,9 @@ def private_redis(logs_dir):
     redis.stop()
 
 
-def test_work_caused_while_the_broker_is_down_runs_once_it_returns(private_redis, service_env, logs_dir, admin_credentials):
+def test_work_caused_while_the_broker_is_down_runs_once_it_returns(
+    private_redis, service_env, logs_dir, admin_credentials
+):
     env = {**service_env, "CELERY_BROKER_URL": private_redis.url}
     worker = start_worker(env=env, log_dir=logs_dir, name="outage-worker")
     web, base_url = start_web(env=env, log_dir=logs_dir, name="outage-web")

@@ -41,7 +41,11 @@ def test_delete_of_a_change_log_row_is_refused(logged_row):
 
 
 def test_a_row_keeps_actor_request_and_object(logged_row):
-    assert (logged_row.actor_kind, logged_row.actor_name, logged_row.request_id) == ("system", "system:test", "req-append-only")
+    assert (logged_row.actor_kind, logged_row.actor_name, logged_row.request_id) == (
+        "system",
+        "system:test",
+        "req-append-only",
+    )
     assert logged_row.object_type == "inventory.publisher"
     assert logged_row.after == {"x": 1}
 

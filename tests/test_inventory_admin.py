@@ -23,7 +23,12 @@ def test_a_country_changed_in_the_admin_updates_the_descendants(admin_client, ad
     assert response.status_code == 302, response.content
     assert origin_of(child) == {"US", "CN"}
     row = ChangeLogEntry.objects.filter(object_type="inventory.publisher", action="update").get()
-    assert (row.actor_kind, row.actor_name, row.before["country"], row.after["country"]) == ("user", admin_user.username, "FR", "CN")
+    assert (row.actor_kind, row.actor_name, row.before["country"], row.after["country"]) == (
+        "user",
+        admin_user.username,
+        "FR",
+        "CN",
+    )
 
 
 def test_a_bad_country_in_the_admin_is_shown_on_the_field(admin_client):
@@ -51,8 +56,18 @@ def test_a_model_added_in_the_admin_is_registered_through_the_service(admin_clie
 
 def test_every_inventory_page_of_the_admin_renders(admin_client):
     base = model("org/base", publisher("org", "US"))
-    for name in ("publisher", "publishernamespace", "license", "licensealias", "aimodel", "modelalias", "lineageedge",
-                 "revision", "artifact", "deployment"):
+    for name in (
+        "publisher",
+        "publishernamespace",
+        "license",
+        "licensealias",
+        "aimodel",
+        "modelalias",
+        "lineageedge",
+        "revision",
+        "artifact",
+        "deployment",
+    ):
         assert admin_client.get(f"/admin/inventory/{name}/").status_code == 200, name
     page = admin_client.get(f"/admin/inventory/aimodel/{base.pk}/change/")
     assert page.status_code == 200

@@ -4,10 +4,19 @@ import pytest
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
-from inventory.models import AIModel, Artifact, Deployment, License, LicenseAlias, LineageEdge, PublisherNamespace, Revision
+from inventory.models import (
+    AIModel,
+    Artifact,
+    Deployment,
+    License,
+    LicenseAlias,
+    LineageEdge,
+    PublisherNamespace,
+    Revision,
+)
 from tests.factories import AIModelFactory, LicenseFactory, PublisherFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
 
 def refused(create) -> None:
@@ -18,14 +27,20 @@ def refused(create) -> None:
 def test_a_model_is_unique_per_source_whatever_the_case():
     existing = AIModelFactory(upstream_id="Qwen/Qwen2.5-7B-Instruct")
 
-    refused(lambda: AIModel.objects.create(source="huggingface", upstream_id="qwen/qwen2.5-7b-instruct", publisher=existing.publisher))
+    refused(
+        lambda: AIModel.objects.create(
+            source="huggingface", upstream_id="qwen/qwen2.5-7b-instruct", publisher=existing.publisher
+        )
+    )
     AIModel.objects.create(source="modelscope", upstream_id="Qwen/Qwen2.5-7B-Instruct", publisher=existing.publisher)
 
 
 def test_duplicates_of_namespaces_aliases_revisions_artifacts_edges_and_deployments_are_refused():
     owner = PublisherFactory()
     PublisherNamespace.objects.create(publisher=owner, source="huggingface", namespace="THUDM")
-    refused(lambda: PublisherNamespace.objects.create(publisher=PublisherFactory(), source="huggingface", namespace="thudm"))
+    refused(
+        lambda: PublisherNamespace.objects.create(publisher=PublisherFactory(), source="huggingface", namespace="thudm")
+    )
 
     license_ = LicenseFactory()
     LicenseAlias.objects.create(license=license_, alias="llama3.3")
@@ -36,7 +51,11 @@ def test_duplicates_of_namespaces_aliases_revisions_artifacts_edges_and_deployme
     revision = Revision.objects.create(model=model, revision="a" * 40)
     refused(lambda: Revision.objects.create(model=model, revision="a" * 40))
     Artifact.objects.create(revision=revision, path="model.safetensors", format="safetensors", pickle_based=False)
-    refused(lambda: Artifact.objects.create(revision=revision, path="model.safetensors", format="safetensors", pickle_based=False))
+    refused(
+        lambda: Artifact.objects.create(
+            revision=revision, path="model.safetensors", format="safetensors", pickle_based=False
+        )
+    )
 
     edge = {"child": model, "parent_source": "huggingface", "relation": "finetune", "origin": "manual"}
     LineageEdge.objects.create(parent_upstream_id="Org/Base", **edge)

@@ -11,7 +11,7 @@ from inventory.services import ai_models, deployments, licenses, lineage, publis
 from inventory.services.revisions import ArtifactInput
 from tests.inventory_helpers import ACTOR, derive_from, license_, model, publisher
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
 SHA = "a09a35458c702b33eeacc393d103063234e8bc28"
 
@@ -26,7 +26,9 @@ def test_each_service_logs_its_object_with_actor_and_request_id(django_user_mode
     person = Actor.for_user(django_user_model.objects.create_user(username="curator"))
     with bound_request_id("req-services"):
         owner = publishers.create_publisher(actor=person, name="deepseek-ai", country="CN")
-        namespace = publishers.add_namespace(actor=person, publisher=owner, source="huggingface", namespace="deepseek-ai")
+        namespace = publishers.add_namespace(
+            actor=person, publisher=owner, source="huggingface", namespace="deepseek-ai"
+        )
         owner = publishers.update_publisher(actor=person, publisher=owner, changes={"display_name": "DeepSeek"})
         mit = licenses.create_license(actor=person, key="MIT", name="MIT", category="permissive", commercial_use="yes")
         alias = licenses.add_license_alias(actor=person, license_=mit, alias="mit")
@@ -35,13 +37,19 @@ def test_each_service_logs_its_object_with_actor_and_request_id(django_user_mode
             actor=person, source="huggingface", upstream_id="deepseek-ai/DeepSeek-R1", publisher=owner
         )
         registered = ai_models.update_model(actor=person, model=registered, changes={"declared_license": mit})
-        renamed = ai_models.add_model_alias(actor=person, model=registered, source="huggingface", upstream_id="deepseek-ai/R1-old")
+        renamed = ai_models.add_model_alias(
+            actor=person, model=registered, source="huggingface", upstream_id="deepseek-ai/R1-old"
+        )
         pinned, _ = revisions.add_revision(
             actor=person, model=registered, revision=SHA, artifacts=[ArtifactInput("model.safetensors", 10, "f" * 64)]
         )
         edge, _ = lineage.add_lineage_edge(
-            actor=person, child=registered, parent_source="huggingface", parent_upstream_id="deepseek-ai/DeepSeek-V3-Base",
-            relation="finetune", origin_of_edge="model_card",
+            actor=person,
+            child=registered,
+            parent_source="huggingface",
+            parent_upstream_id="deepseek-ai/DeepSeek-V3-Base",
+            relation="finetune",
+            origin_of_edge="model_card",
         )
         deployment, _ = deployments.record_deployment(actor=person, revision=pinned, system="chat", environment="prod")
         deployment = deployments.retire_deployment(actor=person, deployment=deployment)
@@ -61,7 +69,9 @@ def test_each_service_logs_its_object_with_actor_and_request_id(django_user_mode
     for instance, actions in expected.items():
         rows = logged(instance)
         assert [row.action for row in rows] == actions, instance
-        assert {(row.actor_kind, row.actor_name, row.request_id) for row in rows} == {("user", "curator", "req-services")}
+        assert {(row.actor_kind, row.actor_name, row.request_id) for row in rows} == {
+            ("user", "curator", "req-services")
+        }
     update = logged(owner)[1]
     assert (update.before["display_name"], update.after["display_name"]) == ("", "DeepSeek")
 
@@ -83,7 +93,9 @@ def test_bad_input_names_the_field_and_stores_nothing():
     with pytest.raises(ValidationError) as source:
         ai_models.register_model(actor=ACTOR, source="github", upstream_id="a/b")
     with pytest.raises(ValidationError) as key:
-        licenses.create_license(actor=ACTOR, key="LicenseRef-has space", name="x", category="permissive", commercial_use="yes")
+        licenses.create_license(
+            actor=ACTOR, key="LicenseRef-has space", name="x", category="permissive", commercial_use="yes"
+        )
 
     assert "country" in country.value.message_dict
     assert "upstream_id" in upstream.value.message_dict
@@ -159,14 +171,19 @@ def test_revisions_record_artifact_formats_and_are_idempotent():
         "scaler.pkl": "pickle",
         "README.md": "other",
     }
-    assert set(pinned.artifacts.filter(pickle_based=True).values_list("path", flat=True)) == {"pytorch_model.bin", "scaler.pkl"}
+    assert set(pinned.artifacts.filter(pickle_based=True).values_list("path", flat=True)) == {
+        "pytorch_model.bin",
+        "scaler.pkl",
+    }
     assert pinned.artifacts.get(path="model-00001.safetensors").sha256 == "a" * 64
 
 
 def test_deployments_are_refreshed_not_duplicated_and_can_be_retired():
     target = model("org/m", publisher("org", "US"))
     pinned, _ = revisions.add_revision(actor=ACTOR, model=target, revision=SHA)
-    first, created = deployments.record_deployment(actor=ACTOR, revision=pinned, system="chat", environment="prod", team="ml")
+    first, created = deployments.record_deployment(
+        actor=ACTOR, revision=pinned, system="chat", environment="prod", team="ml"
+    )
     retired = deployments.retire_deployment(actor=ACTOR, deployment=first)
     back, created_again = deployments.record_deployment(actor=ACTOR, revision=pinned, system="chat", environment="prod")
 

@@ -1,5 +1,7 @@
 """Effective origin: every publisher country up the lineage, plus "unknown" wherever the walk is blind."""
 
+import itertools
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
@@ -8,7 +10,7 @@ from inventory.selectors import models_with_origin
 from inventory.services import ai_models, publishers
 from tests.inventory_helpers import ACTOR, cuts_of, derive_from, license_, model, origin_of, publisher
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
 
 @pytest.fixture
@@ -57,7 +59,7 @@ def test_a_two_node_cycle_is_cut_and_unknown(labs):
 
 def test_a_chain_deeper_than_the_bound_is_cut_at_32(labs):
     chain = [model(f"lab/m{index}", labs["JP"] if index == 35 else labs["US"]) for index in range(40)]
-    for child, parent in zip(chain, chain[1:], strict=False):
+    for child, parent in itertools.pairwise(chain):
         derive_from(child, parent.upstream_id)
 
     assert origin_of(chain[0]) == {"US", "unknown"}, "JP sits 35 levels up, past the bound"
@@ -83,7 +85,9 @@ def test_a_missing_parent_is_unknown_until_it_is_registered(labs):
     derive_from(child, "ghost/base")
 
     assert origin_of(child) == {"US", "unknown"}
-    assert cuts_of(child) == [{"reason": "missing_parent", "at": "huggingface:us/finetune", "parent": "huggingface:ghost/base"}]
+    assert cuts_of(child) == [
+        {"reason": "missing_parent", "at": "huggingface:us/finetune", "parent": "huggingface:ghost/base"}
+    ]
 
     model("ghost/base", labs["CN"])
 

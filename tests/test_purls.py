@@ -9,6 +9,8 @@ from inventory.selectors import model_purl
 from inventory.services import revisions
 from tests.inventory_helpers import ACTOR, model, publisher
 
+pytestmark = pytest.mark.smoke
+
 SHA = "a09a35458c702b33eeacc393d103063234e8bc28"
 
 
@@ -21,7 +23,10 @@ def test_a_hugging_face_model_uses_its_latest_commit_and_none_before():
     latest, _ = revisions.add_revision(actor=ACTOR, model=qwen, revision=SHA)
 
     assert model_purl(qwen) == f"pkg:huggingface/Qwen/Qwen2.5-7B-Instruct@{SHA}"
-    assert model_purl(qwen, qwen.revisions.get(revision="b" * 40)) == f"pkg:huggingface/Qwen/Qwen2.5-7B-Instruct@{'b' * 40}"
+    assert (
+        model_purl(qwen, qwen.revisions.get(revision="b" * 40))
+        == f"pkg:huggingface/Qwen/Qwen2.5-7B-Instruct@{'b' * 40}"
+    )
     assert latest.revision == SHA
 
 
@@ -33,18 +38,24 @@ def test_sources_without_a_purl_type_use_generic_with_their_repository():
     assert build_purl(source="internal", upstream_id="acme/support-bot", revision=None) == (
         "pkg:generic/acme/support-bot?repository_url=https://models.acme.example"
     )
-    assert parse_reference("pkg:generic/acme/support-bot@3?repository_url=https://models.acme.example") == ModelReference(
-        "internal", "acme/support-bot", "3"
-    )
+    assert parse_reference(
+        "pkg:generic/acme/support-bot@3?repository_url=https://models.acme.example"
+    ) == ModelReference("internal", "acme/support-bot", "3")
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (f"pkg:huggingface/Qwen/Qwen2.5-7B-Instruct@{SHA}", ModelReference("huggingface", "Qwen/Qwen2.5-7B-Instruct", SHA)),
+        (
+            f"pkg:huggingface/Qwen/Qwen2.5-7B-Instruct@{SHA}",
+            ModelReference("huggingface", "Qwen/Qwen2.5-7B-Instruct", SHA),
+        ),
         ("pkg:huggingface/deepseek-ai/DeepSeek-R1", ModelReference("huggingface", "deepseek-ai/DeepSeek-R1", None)),
         ("huggingface:Qwen/Qwen2.5-7B-Instruct", ModelReference("huggingface", "Qwen/Qwen2.5-7B-Instruct", None)),
-        ("huggingface:Qwen/Qwen2.5-7B-Instruct@main", ModelReference("huggingface", "Qwen/Qwen2.5-7B-Instruct", "main")),
+        (
+            "huggingface:Qwen/Qwen2.5-7B-Instruct@main",
+            ModelReference("huggingface", "Qwen/Qwen2.5-7B-Instruct", "main"),
+        ),
         ("modelscope:qwen/Qwen2.5-7B@v1", ModelReference("modelscope", "qwen/Qwen2.5-7B", "v1")),
     ],
 )
