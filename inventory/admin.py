@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
 from core.changelog import Actor
 from inventory import selectors
 from inventory.models import (
@@ -59,19 +60,6 @@ class ServiceAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         self.remove(actor=_actor(request), obj=obj)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by workers and deploy tooling: listed and shown, never edited here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Publisher)
