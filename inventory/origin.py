@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import connection, transaction
 
 from core import changelog
 from core.changelog import Actor
@@ -167,12 +168,32 @@ def _stored(model_ids: set[int]) -> dict[int, Derived]:
     }
 
 
+# Any fixed number, the same in every process: the key of the recomputation lock.
+_RECOMPUTE_LOCK_KEY = 7_310_001
+
+
+def _take_turn() -> None:
+    """Recomputations run one at a time, each after its own transaction's write.
+
+    Whoever holds the lock sees every write committed before it; a write it cannot see yet is
+    recomputed by that write's own transaction, after it. So concurrent writers never leave a
+    model derived from stale facts. Held until the transaction ends; SQLite serializes writers
+    anyway.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("recompute must run inside the transaction of the write that causes it")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_RECOMPUTE_LOCK_KEY])
+
+
 def recompute(*, actor: Actor, model_ids: set[int], with_descendants: bool = True) -> set[int]:
     """Bring the stored origin and inherited licenses of these models (and their descendants) up to
     date; returns the ids whose derived facts changed, each with a change-log row.
 
     The number of queries grows with the depth of the graph, not with the number of models.
     """
+    _take_turn()
     depth = max_depth()
     if with_descendants:
         model_ids = descendants_of(model_ids, depth)

@@ -1,0 +1,83 @@
+"""Concurrent writers to one lineage lose nothing: whichever commits first, every origin ends right.
+
+Each test holds one writer's transaction open (its change made, not committed) while a second
+writer runs, then lets the first commit: the two interleavings that could leave a stale origin.
+"""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from inventory.models import AIModel, Publisher
+from inventory.services import publishers
+from tests.inventory_helpers import ACTOR, derive_from, model, origin_of, publisher
+
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a database that writes concurrently")
+
+
+def set_country(lab: Publisher, code: str) -> None:
+    publishers.update_publisher(actor=ACTOR, publisher=Publisher.objects.get(pk=lab.pk), changes={"country": code})
+
+
+def link(child: AIModel) -> None:
+    derive_from(AIModel.objects.get(pk=child.pk), "base-lab/base")
+
+
+def interleave(first_change, second_change) -> None:
+    """Run ``first_change`` in a transaction held open for a second while ``second_change`` runs."""
+    made = threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                first_change()
+                made.set()
+                time.sleep(1)
+        except BaseException as exc:
+            errors.append(exc)
+            made.set()
+        finally:
+            connection.close()
+
+    def second() -> None:
+        made.wait(10)
+        try:
+            second_change()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+
+
+@pytest.fixture
+def lineage(transactional_db):
+    base_lab = publisher("base-lab", "FR")
+    model("base-lab/base", base_lab)
+    child = model("us/child", publisher("us-lab", "US"))
+    return base_lab, child
+
+
+def test_an_edge_added_while_a_country_change_is_uncommitted_gets_the_new_country(lineage):
+    base_lab, child = lineage
+
+    interleave(lambda: set_country(base_lab, "CN"), lambda: link(child))
+
+    assert origin_of(child) == {"US", "CN"}
+
+
+def test_a_country_change_while_an_edge_is_uncommitted_reaches_the_new_child(lineage):
+    base_lab, child = lineage
+
+    interleave(lambda: link(child), lambda: set_country(base_lab, "CN"))
+
+    assert origin_of(child) == {"US", "CN"}
