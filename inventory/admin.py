@@ -69,7 +69,7 @@ class PublisherAdmin(ServiceAdmin):
     list_display = ["name", "display_name", "country", "parent", "website"]
     list_filter = ["country"]
     search_fields = ["name", "display_name"]
-    fields = ["name", "display_name", "country", "parent", "website"]
+    fields = ["name", "display_name", "country", "country_source", "parent", "website"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Publisher | None = None) -> list[str]:
         return ["name"] if obj else []

@@ -4,7 +4,12 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
-from inventory.validators import validate_country_code, validate_license_key, validate_upstream_id
+from inventory.validators import (
+    validate_country_code,
+    validate_license_key,
+    validate_obligations,
+    validate_upstream_id,
+)
 
 UNKNOWN_COUNTRY = "unknown"
 
@@ -92,6 +97,8 @@ class Publisher(models.Model):
     display_name = models.CharField(max_length=200, blank=True)
     # ISO 3166-1 alpha-2; empty when unknown (hubs do not report countries).
     country = models.CharField(max_length=2, blank=True, validators=[validate_country_code])
+    # Where the headquarters country is stated (curated catalogue entries always have one).
+    country_source = models.URLField(blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="subsidiaries")
     website = models.URLField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -136,8 +143,8 @@ class License(models.Model):
     name = models.CharField(max_length=200)
     category = models.CharField(max_length=16, choices=LicenseCategory.choices, default=LicenseCategory.UNKNOWN)
     commercial_use = models.CharField(max_length=16, choices=CommercialUse.choices, default=CommercialUse.CONDITIONAL)
-    obligations = models.JSONField(default=list, blank=True)
-    url = models.URLField(blank=True)
+    obligations = models.JSONField(default=dict, blank=True, validators=[validate_obligations])
+    url = models.URLField(blank=True, help_text="the license text or the official page its facts come from")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

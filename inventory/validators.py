@@ -36,3 +36,31 @@ def validate_commit_sha(value: str) -> None:
     """A full 40-character hexadecimal commit sha."""
     if not _SHA1.fullmatch(value):
         raise ValidationError(f"{value!r} is not a 40-character hexadecimal commit sha")
+
+
+_OBLIGATION_TYPES: dict[str, type] = {
+    "attribution": str,
+    "user_threshold": int,
+    "revenue_threshold_usd": int,
+    "territorial_exclusions": list,
+    "use_restrictions": list,
+}
+
+
+def validate_obligations(value: object) -> None:
+    """A license's key obligations: an object with only the known keys, each of its type.
+
+    ``attribution``: text that must be displayed; ``user_threshold``: monthly active users above
+    which a separate license is needed; ``revenue_threshold_usd``: likewise for annual revenue;
+    ``territorial_exclusions``: where the license does not apply; ``use_restrictions``: short phrases.
+    """
+    if not isinstance(value, dict):
+        raise ValidationError("obligations must be an object")
+    for key, item in value.items():
+        expected = _OBLIGATION_TYPES.get(key)
+        if expected is None:
+            raise ValidationError(f"unknown obligation {key!r}; known: {', '.join(_OBLIGATION_TYPES)}")
+        if not isinstance(item, expected) or isinstance(item, bool):
+            raise ValidationError(f"obligation {key!r} must be of type {expected.__name__}")
+        if expected is list and not all(isinstance(entry, str) for entry in item):
+            raise ValidationError(f"obligation {key!r} must list strings")

@@ -17,7 +17,7 @@ def test_a_country_changed_in_the_admin_updates_the_descendants(admin_client, ad
 
     response = admin_client.post(
         f"/admin/inventory/publisher/{lab.pk}/change/",
-        {"display_name": "Some Lab", "country": "CN", "parent": "", "website": ""},
+        {"display_name": "Some Lab", "country": "CN", "country_source": "", "parent": "", "website": ""},
     )
 
     assert response.status_code == 302, response.content

@@ -1,6 +1,5 @@
 """Services for the license catalogue and the aliases hubs use."""
 
-from collections.abc import Sequence
 from typing import TypedDict
 
 from django.db import transaction
@@ -14,7 +13,7 @@ class LicenseChanges(TypedDict, total=False):
     name: str
     category: str
     commercial_use: str
-    obligations: list[str]
+    obligations: dict[str, object]
     url: str
 
 
@@ -25,13 +24,13 @@ def create_license(
     name: str,
     category: str,
     commercial_use: str,
-    obligations: Sequence[str] = (),
+    obligations: dict[str, object] | None = None,
     url: str = "",
 ) -> License:
     """Add a license under its SPDX id or a ``LicenseRef-`` id."""
     with transaction.atomic():
         license_ = License(
-            key=key, name=name, category=category, commercial_use=commercial_use, obligations=list(obligations), url=url
+            key=key, name=name, category=category, commercial_use=commercial_use, obligations=obligations or {}, url=url
         )
         return create_validated(actor=actor, instance=license_)
 

@@ -13,6 +13,7 @@ from inventory.services._common import create_validated, delete_logged, update_v
 class PublisherChanges(TypedDict, total=False):
     display_name: str
     country: str
+    country_source: str
     parent: Publisher | None
     website: str
 
@@ -23,12 +24,20 @@ def create_publisher(
     name: str,
     display_name: str = "",
     country: str = "",
+    country_source: str = "",
     parent: Publisher | None = None,
     website: str = "",
 ) -> Publisher:
     """Add a publisher; ``country`` is an ISO 3166-1 alpha-2 code, or empty when unknown."""
     with transaction.atomic():
-        publisher = Publisher(name=name, display_name=display_name, country=country, parent=parent, website=website)
+        publisher = Publisher(
+            name=name,
+            display_name=display_name,
+            country=country,
+            country_source=country_source,
+            parent=parent,
+            website=website,
+        )
         return create_validated(actor=actor, instance=publisher)
 
 
