@@ -98,12 +98,17 @@ def run_job(*, job_id: int) -> None:
     logger.info("job started", extra={"job_id": job_id, "kind": job.kind})
     try:
         result = _handlers[job.kind](run)
+        Job.objects.filter(pk=job_id).update(state=Job.State.SUCCEEDED, result=result, finished_at=timezone.now())
     except Exception as exc:
         logger.exception("job failed", extra={"job_id": job_id, "kind": job.kind})
         run.log(f"failed: {type(exc).__name__}: {exc}")
-        Job.objects.filter(pk=job_id).update(
-            state=Job.State.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
-        )
+        fail_job(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
         return
-    Job.objects.filter(pk=job_id).update(state=Job.State.SUCCEEDED, result=result, finished_at=timezone.now())
     logger.info("job succeeded", extra={"job_id": job_id, "kind": job.kind})
+
+
+def fail_job(*, job_id: int, error: str) -> None:
+    """Mark an unfinished job failed with ``error``."""
+    Job.objects.filter(pk=job_id).exclude(state__in=Job.FINISHED_STATES).update(
+        state=Job.State.FAILED, error=error, finished_at=timezone.now()
+    )

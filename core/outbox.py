@@ -6,6 +6,7 @@ rows to the broker and leaves them due again if it cannot. A worker ``claim``s a
 it, which makes the second copy of a message that was handed over twice a no-op.
 """
 
+import enum
 import logging
 import os
 import socket
@@ -15,7 +16,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -45,11 +46,12 @@ def enqueue(*, task_name: str, kwargs: dict[str, Any]) -> OutboxMessage:
 
 
 def _publish_right_away(message_id: uuid.UUID) -> None:
-    # A shortcut for latency only: if the broker is away, the relay tries again later.
+    # A shortcut for latency only: the change is committed, so whatever goes wrong here (broker
+    # away, database busy) must not reach the caller; the relay hands the work over later.
     try:
         publish_due(ids=[message_id])
-    except BrokerUnavailable as exc:
-        logger.warning("broker unreachable, the relay will hand the work over later", extra={"error": str(exc)})
+    except Exception as exc:
+        logger.warning("could not hand work over right away; the relay will", extra={"error": str(exc)})
 
 
 def publish_due(*, ids: list[uuid.UUID] | None = None, limit: int = 100) -> int:
@@ -66,6 +68,10 @@ def publish_due(*, ids: list[uuid.UUID] | None = None, limit: int = 100) -> int:
             due = due.filter(id__in=ids)
         batch = list(due.select_for_update(skip_locked=True).order_by("available_at")[:limit])
         OutboxMessage.objects.filter(id__in=[message.id for message in batch]).update(available_at=stamp)
+        # A started message whose lease ran out lost its worker: it is anybody's again.
+        OutboxMessage.objects.filter(id__in=[message.id for message in batch], state=State.STARTED).update(
+            state=State.SENT, claimed_by=""
+        )
 
     for position, message in enumerate(batch):
         try:
@@ -99,54 +105,63 @@ def _claimant_is_gone(claimed_by: str) -> bool:
     return False
 
 
-def _claimable(message: OutboxMessage, now: datetime) -> bool:
+def _claimable(message: OutboxMessage) -> bool:
     if message.state in (State.PENDING, State.SENT):
         return True
-    if message.state == State.STARTED:
-        # Its worker died (killed, out of memory) or overran its lease: the work is not done.
-        return message.available_at <= now or _claimant_is_gone(message.claimed_by)
-    return False
+    # Started, but its worker process died (killed, out of memory): the work is not done. A worker
+    # on another host that died is found by its lease running out (see publish_due).
+    return message.state == State.STARTED and _claimant_is_gone(message.claimed_by)
 
 
-def claim(*, message_id: str) -> tuple[bool, OutboxMessage | None]:
-    """Take a message for this process before running it.
+class Claim(enum.Enum):
+    """What a worker may do with a message it received."""
 
-    Returns ``(tracked, message)``: ``tracked`` is False when no such row exists (a task sent
-    around the outbox, e.g. by beat); ``message`` is None when the row is finished or running
-    elsewhere, so this copy must not run.
-    """
+    RUN = "run"  # claimed: run it
+    SKIP = "skip"  # finished, or running elsewhere: drop this copy
+    GIVE_UP = "give up"  # started too often without finishing: now failed
+    UNTRACKED = "untracked"  # not sent through the outbox: run it as Celery would
+
+
+def claim(*, message_id: str | None) -> tuple[Claim, OutboxMessage | None]:
+    """Take a message for this process before running it; see ``Claim`` for the answers."""
     try:
         uuid.UUID(message_id)
     except (TypeError, ValueError):
-        return False, None
-    now = timezone.now()
+        return Claim.UNTRACKED, None
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None:
-            return False, None
-        if not _claimable(message, now):
-            return True, None
+            return Claim.UNTRACKED, None
+        if not _claimable(message):
+            return Claim.SKIP, message
+        if message.run_count >= settings.OUTBOX_MAX_RUNS:
+            message.state = State.FAILED
+            message.last_error = f"gave up: started {message.run_count} times without finishing"
+            message.finished_at = timezone.now()
+            message.save(update_fields=["state", "last_error", "finished_at"])
+            return Claim.GIVE_UP, message
         message.state = State.STARTED
         message.claimed_by = worker_identity()
         message.run_count += 1
-        message.available_at = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+        message.available_at = timezone.now() + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
         message.save(update_fields=["state", "claimed_by", "run_count", "available_at"])
-    return True, message
+    return Claim.RUN, message
+
+
+def _owned(message_id: str) -> "models.QuerySet[OutboxMessage]":
+    # Only the claimant may end its claim: after a takeover, the old process's word no longer counts.
+    return OutboxMessage.objects.filter(pk=message_id, state=State.STARTED, claimed_by=worker_identity())
 
 
 def finish(*, message_id: str, error: str = "") -> None:
     """Record that the claimed message ran to its end, successfully or not."""
-    OutboxMessage.objects.filter(pk=message_id).update(
-        state=State.FAILED if error else State.DONE,
-        last_error=error,
-        finished_at=timezone.now(),
-    )
+    _owned(message_id).update(state=State.FAILED if error else State.DONE, last_error=error, finished_at=timezone.now())
 
 
 def release(*, message_id: str, retry_at: datetime) -> None:
-    """Give a claimed message back for a retry at ``retry_at`` (the task already sent the retry)."""
+    """Give a claimed message back, to run again at ``retry_at`` (or when the relay next sends it)."""
     redeliver_at = retry_at + timedelta(seconds=settings.OUTBOX_REDELIVER_AFTER_SECONDS)
-    OutboxMessage.objects.filter(pk=message_id).update(state=State.SENT, available_at=redeliver_at, claimed_by="")
+    _owned(message_id).update(state=State.SENT, available_at=redeliver_at, claimed_by="")
 
 
 def purge_finished(*, older_than_days: int) -> int:

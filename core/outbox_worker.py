@@ -48,6 +48,9 @@ class OutboxRelay(threading.Thread):
         except DatabaseError as exc:
             logger.warning("outbox relay: database unreachable", extra={"error": str(exc)})
             return False
+        except Exception:  # the relay must outlive any single failure
+            logger.exception("outbox relay: round failed")
+            return False
         if self._broker_down:
             logger.info("outbox relay: broker reachable again")
             self._broker_down = False

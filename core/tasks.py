@@ -1,5 +1,7 @@
 """Celery tasks of the core layer: thin wrappers that load by id and call a service."""
 
+from typing import Any
+
 from celery import shared_task
 from django.conf import settings
 
@@ -7,7 +9,14 @@ from core import jobs, outbox
 from core.outbox_task import OutboxTask
 
 
-@shared_task(base=OutboxTask, name=jobs.RUN_JOB_TASK)
+class JobTask(OutboxTask):
+    """Runs jobs; a job whose runs kept dying is marked failed with the reason."""
+
+    def gave_up(self, reason: str, *args: Any, job_id: int, **kwargs: Any) -> None:
+        jobs.fail_job(job_id=job_id, error=reason)
+
+
+@shared_task(base=JobTask, name=jobs.RUN_JOB_TASK)
 def run_job(job_id: int) -> None:
     """Run one job (safe to run twice: a finished job is left alone)."""
     jobs.run_job(job_id=job_id)

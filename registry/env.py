@@ -68,10 +68,10 @@ def env_list(name: str, default: list[str]) -> list[str]:
 def env_secret(name: str, default: str = "") -> str:
     """A secret from ``NAME`` or from the file named by ``NAME_FILE`` (Docker / Kubernetes secrets).
 
-    Setting both is ambiguous and refused.
+    An empty variable counts as unset (compose files pass ``${NAME:-}``); setting both is refused.
     """
-    direct = os.environ.get(name)
-    file_name = os.environ.get(f"{name}_FILE")
+    direct = os.environ.get(name) or None
+    file_name = os.environ.get(f"{name}_FILE") or None
     if direct is not None and file_name is not None:
         raise ImproperlyConfigured(f"set either {name} or {name}_FILE, not both")
     if file_name is not None:

@@ -216,6 +216,8 @@ CELERY_BEAT_SCHEDULE = {
 OUTBOX_RELAY_INTERVAL_SECONDS = env_float("OUTBOX_RELAY_INTERVAL_SECONDS", 1.0, minimum=0.01)
 OUTBOX_REDELIVER_AFTER_SECONDS = env_int("OUTBOX_REDELIVER_AFTER_SECONDS", 900, minimum=1)
 OUTBOX_LEASE_SECONDS = CELERY_TASK_TIME_LIMIT + 60
+# A message whose runs keep dying (its worker killed each time) fails after this many starts.
+OUTBOX_MAX_RUNS = env_int("OUTBOX_MAX_RUNS", 5, minimum=1)
 OUTBOX_KEEP_FINISHED_DAYS = env_int("OUTBOX_KEEP_FINISHED_DAYS", 7, minimum=0)
 
 # --- Logging: JSON lines, each with the request id of the work it belongs to ----------------------

@@ -5,6 +5,7 @@ since any other worker on the test database would relay the same outbox through 
 """
 
 import time
+from contextlib import ExitStack
 
 import pytest
 import requests
@@ -28,9 +29,11 @@ def test_work_caused_while_the_broker_is_down_runs_once_it_returns(
     private_redis, service_env, logs_dir, admin_credentials
 ):
     env = {**service_env, "CELERY_BROKER_URL": private_redis.url}
-    worker = start_worker(env=env, log_dir=logs_dir, name="outage-worker")
-    web, base_url = start_web(env=env, log_dir=logs_dir, name="outage-web")
-    try:
+    with ExitStack() as cleanup:
+        worker = start_worker(env=env, log_dir=logs_dir, name="outage-worker")
+        cleanup.callback(worker.stop)
+        web, base_url = start_web(env=env, log_dir=logs_dir, name="outage-web")
+        cleanup.callback(web.stop)
         session = login(base_url, *admin_credentials)
         private_redis.stop()
 
@@ -54,9 +57,6 @@ def test_work_caused_while_the_broker_is_down_runs_once_it_returns(
         message.refresh_from_db()
         assert (message.state, message.run_count) == ("done", 1)
         assert "outbox relay: broker unreachable" in worker.log_text()
-    finally:
-        web.stop()
-        worker.stop()
 
 
 def test_readyz_names_a_stopped_broker(private_redis, service_env, logs_dir):

@@ -20,12 +20,31 @@ PRODUCTION = {
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
     "ALLOWED_HOSTS": "registry.example.org",
 }
-_CONFIG_VARIABLES = ("SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "ALLOWED_HOSTS", "REGISTRY_ENV", "DEBUG")
+_CONFIG_VARIABLES = {
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "ALLOWED_HOSTS",
+    "REGISTRY_ENV",
+    "DEBUG",
+    "HF_ENDPOINT",
+    "HF_TOKEN",
+    "MODELSCOPE_DOMAIN",
+    "CSRF_TRUSTED_ORIGINS",
+    "SECURE_COOKIES",
+}
+
+
+def unconfigured_environment() -> dict[str, str]:
+    """This process's environment without any configuration the tests set themselves."""
+    return {
+        key: value for key, value in os.environ.items() if key not in _CONFIG_VARIABLES and not key.endswith("_FILE")
+    }
 
 
 def run_python(code: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
     """Run ``code`` with Django set up, in a fresh process with only ``env`` as configuration."""
-    base = {key: value for key, value in os.environ.items() if key not in _CONFIG_VARIABLES}
+    base = unconfigured_environment()
     full_env = {**base, "DATA_DIR": str(tmp_path), **env}
     script = f"import django; django.setup(); from django.conf import settings; {code}"
     return subprocess.run(
@@ -46,7 +65,7 @@ def read_setting(expression: str, env: dict[str, str], tmp_path: Path) -> object
 
 def test_production_without_secret_key_refuses_to_start(tmp_path):
     for command in (["manage.py", "check"], ["-c", "import registry.wsgi"]):
-        env = {key: value for key, value in os.environ.items() if key not in _CONFIG_VARIABLES}
+        env = unconfigured_environment()
         result = subprocess.run(
             [sys.executable, *command],
             cwd=PROJECT_DIR,
@@ -152,3 +171,11 @@ def test_unreadable_secret_file_names_the_variable(monkeypatch, tmp_path):
 def test_lists_drop_blank_items(monkeypatch):
     monkeypatch.setenv("ALLOWED_HOSTS", "a.example, ,b.example,")
     assert env_list("ALLOWED_HOSTS", []) == ["a.example", "b.example"]
+
+
+def test_an_empty_secret_counts_as_unset(monkeypatch, tmp_path):
+    # docker-compose passes ${HF_TOKEN:-}: an empty value must not block HF_TOKEN_FILE
+    (tmp_path / "token").write_text("from-file")
+    monkeypatch.setenv("HF_TOKEN", "")
+    monkeypatch.setenv("HF_TOKEN_FILE", str(tmp_path / "token"))
+    assert env_secret("HF_TOKEN") == "from-file"

@@ -8,11 +8,13 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from core import outbox
 from core.models import OutboxMessage
+from core.outbox import Claim
 from core.request_context import bound_request_id
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
@@ -77,12 +79,12 @@ def test_a_broker_that_refuses_leaves_the_work_due(monkeypatch):
 def test_claim_takes_a_message_once():
     message = pending_message()
 
-    tracked, claimed = outbox.claim(message_id=str(message.id))
-    again = outbox.claim(message_id=str(message.id))
+    verdict, claimed = outbox.claim(message_id=str(message.id))
+    again, _ = outbox.claim(message_id=str(message.id))
 
-    assert tracked
+    assert verdict is Claim.RUN
     assert (claimed.state, claimed.run_count, claimed.claimed_by) == ("started", 1, outbox.worker_identity())
-    assert again == (True, None)
+    assert again is Claim.SKIP
 
 
 def test_a_finished_message_is_never_claimed_again():
@@ -90,47 +92,69 @@ def test_a_finished_message_is_never_claimed_again():
     outbox.claim(message_id=str(message.id))
     outbox.finish(message_id=str(message.id))
 
-    assert outbox.claim(message_id=str(message.id)) == (True, None)
+    assert outbox.claim(message_id=str(message.id))[0] is Claim.SKIP
     message.refresh_from_db()
     assert (message.state, message.run_count) == ("done", 1)
 
 
-def test_a_message_whose_worker_died_is_taken_over():
-    message = pending_message(
-        state="started",
-        claimed_by=f"{socket.gethostname()}:{dead_pid()}",
-        available_at=timezone.now() + timedelta(hours=1),
-    )
+def test_a_message_whose_local_worker_died_is_taken_over_at_once():
+    claimant = f"{socket.gethostname()}:{dead_pid()}"
+    message = pending_message(state="started", claimed_by=claimant, available_at=timezone.now() + timedelta(hours=1))
 
-    _, claimed = outbox.claim(message_id=str(message.id))
+    verdict, claimed = outbox.claim(message_id=str(message.id))
 
-    assert claimed is not None
+    assert verdict is Claim.RUN
     assert claimed.claimed_by == outbox.worker_identity()
 
 
-def test_a_message_running_on_another_host_waits_for_its_lease():
+def test_a_message_of_a_live_local_worker_is_not_taken():
+    claimant = f"{socket.gethostname()}:{os.getppid()}"
+    message = pending_message(state="started", claimed_by=claimant, available_at=timezone.now() + timedelta(hours=1))
+
+    assert outbox.claim(message_id=str(message.id))[0] is Claim.SKIP
+
+
+def test_a_message_whose_lease_ran_out_on_another_host_is_sent_again_and_taken_over():
     running = pending_message(
         state="started", claimed_by="elsewhere:1", available_at=timezone.now() + timedelta(hours=1)
     )
     overdue = pending_message(state="started", claimed_by="elsewhere:1", available_at=timezone.now())
+    assert outbox.claim(message_id=str(running.id))[0] is Claim.SKIP, "its lease still runs"
 
-    assert outbox.claim(message_id=str(running.id)) == (True, None)
-    assert outbox.claim(message_id=str(overdue.id))[1] is not None
+    assert outbox.publish_due(ids=[overdue.id, running.id]) == 1
+
+    overdue.refresh_from_db()
+    assert (overdue.state, overdue.claimed_by, overdue.publish_count) == ("sent", "", 1)
+    verdict, claimed = outbox.claim(message_id=str(overdue.id))
+    assert verdict is Claim.RUN
+    assert claimed.run_count == 1
 
 
-def test_a_message_of_a_live_local_worker_is_not_taken():
-    message = pending_message(
-        state="started",
-        claimed_by=f"{socket.gethostname()}:{os.getppid()}",
-        available_at=timezone.now() + timedelta(hours=1),
-    )
+def test_only_the_claimant_ends_its_claim():
+    message = pending_message(state="started", claimed_by="elsewhere:1", available_at=timezone.now())
 
-    assert outbox.claim(message_id=str(message.id)) == (True, None)
+    outbox.finish(message_id=str(message.id))
+    outbox.release(message_id=str(message.id), retry_at=timezone.now())
+
+    message.refresh_from_db()
+    assert (message.state, message.claimed_by) == ("started", "elsewhere:1")
+
+
+@override_settings(OUTBOX_MAX_RUNS=2)
+def test_a_message_whose_runs_keep_dying_is_given_up():
+    message = pending_message(state="started", claimed_by=f"{socket.gethostname()}:{dead_pid()}", run_count=2)
+
+    verdict, _ = outbox.claim(message_id=str(message.id))
+
+    assert verdict is Claim.GIVE_UP
+    message.refresh_from_db()
+    assert (message.state, message.run_count) == ("failed", 2)
+    assert message.last_error == "gave up: started 2 times without finishing"
 
 
 @pytest.mark.parametrize("task_id", [str(uuid.uuid4()), "not-a-uuid", None])
 def test_tasks_sent_around_the_outbox_are_untracked(task_id):
-    assert outbox.claim(message_id=task_id) == (False, None)
+    assert outbox.claim(message_id=task_id) == (Claim.UNTRACKED, None)
 
 
 def test_release_gives_a_message_back_for_its_retry():
@@ -143,7 +167,7 @@ def test_release_gives_a_message_back_for_its_retry():
     message.refresh_from_db()
     assert (message.state, message.claimed_by) == ("sent", "")
     assert message.available_at > retry_at
-    assert outbox.claim(message_id=str(message.id))[1] is not None
+    assert outbox.claim(message_id=str(message.id))[0] is Claim.RUN
 
 
 def test_a_failure_is_recorded():
@@ -155,6 +179,26 @@ def test_a_failure_is_recorded():
     message.refresh_from_db()
     assert (message.state, message.last_error) == ("failed", "ValueError: bad")
     assert message.finished_at is not None
+
+
+def test_work_is_handed_over_right_after_commit_without_the_relay(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = outbox.enqueue(task_name="core.purge_outbox", kwargs={})
+
+    message.refresh_from_db()
+    assert (message.state, message.publish_count) == ("sent", 1)
+
+
+def test_a_failure_right_after_commit_does_not_reach_the_caller(monkeypatch, django_capture_on_commit_callbacks):
+    def database_busy(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(outbox, "publish_due", database_busy)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = outbox.enqueue(task_name="core.purge_outbox", kwargs={})
+
+    message.refresh_from_db()
+    assert (message.state, message.publish_count) == ("pending", 0)
 
 
 def test_purge_deletes_only_old_finished_messages():

@@ -38,8 +38,8 @@ def test_make_run_serves_the_app_and_a_worker_without_postgres_or_redis(tmp_path
         def serving() -> bool:
             assert make.poll() is None, output_path.read_text()
             try:
-                return requests.get(f"{base_url}/readyz", timeout=2).status_code == 200
-            except requests.ConnectionError:
+                return requests.get(f"{base_url}/readyz", timeout=5).status_code == 200
+            except requests.RequestException:
                 return False
 
         wait_until(serving, timeout=120, what="make run to serve")

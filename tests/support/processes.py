@@ -81,6 +81,15 @@ def start(name: str, args: list[str], *, env: dict[str, str], log_dir: Path) -> 
     return Service(name=name, process=process, log_path=log_path)
 
 
+def _await_ready(service: Service, ready: Callable[[], bool], what: str) -> None:
+    """Wait for ``ready``; a service that never gets there is stopped, not left behind."""
+    try:
+        wait_until(ready, timeout=60, what=what)
+    except BaseException:
+        service.stop()
+        raise
+
+
 def _alive_or_fail(service: Service) -> None:
     if service.process.poll() is not None:
         raise AssertionError(f"{service.name} exited with {service.process.returncode}:\n{service.log_text()}")
@@ -95,7 +104,7 @@ def start_worker(*, env: dict[str, str], log_dir: Path, name: str = "worker") ->
         _alive_or_fail(worker)
         return " ready." in worker.log_text()
 
-    wait_until(ready, timeout=60, what="the worker to start")
+    _await_ready(worker, ready, "the worker to start")
     return worker
 
 
@@ -110,11 +119,11 @@ def start_web(*, env: dict[str, str], log_dir: Path, name: str = "web") -> tuple
     def ready() -> bool:
         _alive_or_fail(web)
         try:
-            return requests.get(f"{base_url}/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(f"{base_url}/healthz", timeout=5).status_code == 200
+        except requests.RequestException:  # not listening yet, or its first answer is slow
             return False
 
-    wait_until(ready, timeout=60, what="the web server to start")
+    _await_ready(web, ready, "the web server to start")
     return web, base_url
 
 
