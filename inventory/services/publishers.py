@@ -68,6 +68,33 @@ def add_namespace(
         return create_validated(actor=actor, instance=entry)
 
 
+def move_namespace(
+    *, actor: Actor, namespace: PublisherNamespace, publisher: Publisher, is_alias: bool
+) -> PublisherNamespace:
+    """Give a hub namespace to the publisher that owns it; the namespace's models move along.
+
+    This is how a curator settles a namespace that registration met first and gave a publisher
+    of unknown country: the models take the owner's country, and their descendants follow.
+    """
+    with transaction.atomic():
+        previous_owner = namespace.publisher_id
+        namespace, _ = update_validated(
+            actor=actor,
+            instance=namespace,
+            changes={"publisher": publisher, "is_alias": is_alias},
+            allowed={"publisher", "is_alias"},
+        )
+        moved = list(
+            AIModel.objects.select_for_update().filter(
+                publisher_id=previous_owner, source=namespace.source, upstream_id__istartswith=f"{namespace.namespace}/"
+            )
+        )
+        for model in moved:
+            update_validated(actor=actor, instance=model, changes={"publisher": publisher}, allowed={"publisher"})
+        origin.recompute(actor=actor, model_ids={model.id for model in moved})
+        return namespace
+
+
 def remove_namespace(*, actor: Actor, namespace: PublisherNamespace) -> None:
     """Forget a hub namespace."""
     with transaction.atomic():
