@@ -18,6 +18,7 @@ $(BIN)/.dev-installed: requirements.txt requirements-dev.txt
 
 run: $(BIN)/.runtime-installed
 	python manage.py migrate --noinput
+	python manage.py seed_demo
 	python manage.py ensure_admin
 	@echo "Serving on http://$${WEB_BIND:-127.0.0.1:8000}/  (admin: /admin/, API: /api/v1/; Ctrl-C stops)"
 	honcho --no-prefix -f Procfile.dev start

@@ -4,14 +4,18 @@ the same change-log rows and triggers the same recomputations as the API does.""
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 
 from core.admin import ReadOnlyAdmin
 from core.changelog import Actor
 from inventory import selectors
+from inventory.catalogue import CatalogueError, apply_catalogue, parse_catalogue
 from inventory.models import (
     AIModel,
     Artifact,
@@ -62,9 +66,52 @@ class ServiceAdmin(admin.ModelAdmin):
         self.remove(actor=_actor(request), obj=obj)
 
 
+MAX_CATALOGUE_BYTES = 2 * 1024 * 1024
+
+
+class CatalogueUploadForm(forms.Form):
+    """A catalogue file to apply."""
+
+    catalogue = forms.FileField(help_text="TOML, at most 2 MB")
+
+    def clean_catalogue(self) -> str:
+        upload = self.cleaned_data["catalogue"]
+        if upload.size > MAX_CATALOGUE_BYTES:
+            raise forms.ValidationError("the file is larger than 2 MB")
+        try:
+            return upload.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("the file is not UTF-8 text") from None
+
+
+def load_catalogue_view(request: HttpRequest) -> HttpResponse:
+    """Admin page: apply an uploaded catalogue file (superusers only)."""
+    if not request.user.is_superuser:
+        raise PermissionDenied
+    form = CatalogueUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            catalogue = parse_catalogue(form.cleaned_data["catalogue"], origin=request.FILES["catalogue"].name)
+            changes = apply_catalogue(actor=_actor(request), catalogue=catalogue)
+        except CatalogueError as error:
+            form.add_error("catalogue", str(error))
+        else:
+            summary = f"{len(catalogue.publishers)} publishers, {len(catalogue.licenses)} licenses"
+            messages.success(request, f"{summary}: {changes} changes" if changes else f"{summary}: already up to date")
+            return HttpResponseRedirect(reverse("admin:inventory_publisher_changelist"))
+    context = {**admin.site.each_context(request), "form": form, "title": "Load catalogue file"}
+    return TemplateResponse(request, "admin/inventory/load_catalogue.html", context)
+
+
 @admin.register(Publisher)
 class PublisherAdmin(ServiceAdmin):
     """Publishers; changing a country recomputes the effective origin of every descendant."""
+
+    change_list_template = "admin/inventory/catalogue_change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        load = path("load-catalogue/", self.admin_site.admin_view(load_catalogue_view), name="inventory_load_catalogue")
+        return [load, *super().get_urls()]
 
     list_display = ["name", "display_name", "country", "parent", "website"]
     list_filter = ["country"]
@@ -105,6 +152,8 @@ class PublisherNamespaceAdmin(ServiceAdmin):
 @admin.register(License)
 class LicenseAdmin(ServiceAdmin):
     """The license catalogue."""
+
+    change_list_template = "admin/inventory/catalogue_change_list.html"
 
     list_display = ["key", "name", "category", "commercial_use"]
     list_filter = ["category", "commercial_use"]

@@ -221,6 +221,7 @@ def _applied(apply: Any, where: str) -> None:
         apply()
     except ValidationError as error:
         details = "; ".join(
-            f"{name}: {' '.join(messages)}" for name, messages in getattr(error, "message_dict", {"": error.messages}).items()
+            f"{name}: {' '.join(messages)}"
+            for name, messages in getattr(error, "message_dict", {"": error.messages}).items()
         )
         raise CatalogueError(f"{where}: {details}") from None

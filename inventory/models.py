@@ -128,7 +128,12 @@ class PublisherNamespace(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint("source", Lower("namespace"), name="namespace_unique_per_source"),
+            models.UniqueConstraint(
+                "source",
+                Lower("namespace"),
+                name="namespace_unique_per_source",
+                violation_error_message="namespace: this hub namespace already belongs to a publisher",
+            ),
             _one_of("source", Source, "namespace_source_valid"),
         ]
 
@@ -168,7 +173,13 @@ class LicenseAlias(models.Model):
     alias = models.CharField(max_length=200)
 
     class Meta:
-        constraints = [models.UniqueConstraint(Lower("alias"), name="license_alias_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("alias"),
+                name="license_alias_unique",
+                violation_error_message="alias: this alias already names a license",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.alias
@@ -207,7 +218,12 @@ class AIModel(models.Model):
         verbose_name = "model"
         ordering = ["source", "upstream_id"]
         constraints = [
-            models.UniqueConstraint("source", Lower("upstream_id"), name="model_unique_per_source"),
+            models.UniqueConstraint(
+                "source",
+                Lower("upstream_id"),
+                name="model_unique_per_source",
+                violation_error_message="upstream_id: a model with this source and upstream id exists",
+            ),
             _one_of("source", Source, "model_source_valid"),
             _one_of("refresh_state", RefreshState, "model_refresh_state_valid"),
             _one_of("audit_status", AuditStatus, "model_audit_status_valid"),
@@ -242,7 +258,12 @@ class ModelAlias(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint("source", Lower("upstream_id"), name="model_alias_unique"),
+            models.UniqueConstraint(
+                "source",
+                Lower("upstream_id"),
+                name="model_alias_unique",
+                violation_error_message="upstream_id: this upstream id is already known",
+            ),
             _one_of("source", Source, "model_alias_source_valid"),
         ]
 

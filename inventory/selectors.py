@@ -2,7 +2,16 @@
 
 from django.db.models import QuerySet
 
-from inventory.models import UNKNOWN_COUNTRY, AIModel, ModelAlias, Publisher, PublisherNamespace, Revision
+from inventory.models import (
+    UNKNOWN_COUNTRY,
+    AIModel,
+    License,
+    LicenseAlias,
+    ModelAlias,
+    Publisher,
+    PublisherNamespace,
+    Revision,
+)
 from inventory.purls import build_purl
 
 
@@ -41,3 +50,15 @@ def model_purl(model: AIModel, revision: Revision | None = None) -> str:
     """The model's purl, at ``revision`` or else its latest known one (without ``@`` when none)."""
     pinned = revision or latest_revision(model)
     return build_purl(source=model.source, upstream_id=model.upstream_id, revision=pinned.revision if pinned else None)
+
+
+def license_for_hub(*, license_id: str, license_name: str = "") -> License | None:
+    """The catalogue license a hub's ``license`` (and, for ``other``, ``license_name``) value names.
+
+    None when the catalogue knows no such alias: the value is unknown, never guessed.
+    """
+    alias = license_name if license_id.lower() == "other" and license_name else license_id
+    if not alias:
+        return None
+    found = LicenseAlias.objects.filter(alias__iexact=alias).select_related("license").first()
+    return found.license if found else None

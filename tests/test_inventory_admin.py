@@ -50,8 +50,8 @@ def test_a_model_added_in_the_admin_is_registered_through_the_service(admin_clie
 
     assert response.status_code == 302, response.content.decode()[:2000]
     created = AIModel.objects.get()
-    assert created.publisher.name == "mistralai"
-    assert origin_of(created) == {"unknown"}
+    assert created.publisher.name == "mistralai", "the catalogue knows the namespace"
+    assert origin_of(created) == {"FR"}
 
 
 def test_every_inventory_page_of_the_admin_renders(admin_client):

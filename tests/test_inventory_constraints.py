@@ -37,14 +37,16 @@ def test_a_model_is_unique_per_source_whatever_the_case():
 
 def test_duplicates_of_namespaces_aliases_revisions_artifacts_edges_and_deployments_are_refused():
     owner = PublisherFactory()
-    PublisherNamespace.objects.create(publisher=owner, source="huggingface", namespace="THUDM")
+    PublisherNamespace.objects.create(publisher=owner, source="huggingface", namespace="OldLab")
     refused(
-        lambda: PublisherNamespace.objects.create(publisher=PublisherFactory(), source="huggingface", namespace="thudm")
+        lambda: PublisherNamespace.objects.create(
+            publisher=PublisherFactory(), source="huggingface", namespace="oldlab"
+        )
     )
 
     license_ = LicenseFactory()
-    LicenseAlias.objects.create(license=license_, alias="llama3.3")
-    refused(lambda: LicenseAlias.objects.create(license=LicenseFactory(), alias="Llama3.3"))
+    LicenseAlias.objects.create(license=license_, alias="example-license")
+    refused(lambda: LicenseAlias.objects.create(license=LicenseFactory(), alias="Example-License"))
     refused(lambda: License.objects.create(key=license_.key, name="again"))
 
     model = AIModelFactory()

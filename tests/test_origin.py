@@ -6,9 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 
+from inventory.models import License, Publisher
 from inventory.selectors import models_with_origin
 from inventory.services import ai_models, publishers
-from tests.inventory_helpers import ACTOR, cuts_of, derive_from, license_, model, origin_of, publisher
+from tests.inventory_helpers import ACTOR, cuts_of, derive_from, model, origin_of, publisher
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
@@ -151,9 +152,9 @@ def test_filtering_by_origin_country_is_one_query(labs):
 
 
 def test_inherited_licenses_and_the_mismatch_of_an_mit_finetune_on_a_llama_base(labs):
-    llama = license_("LicenseRef-llama-3.3-community", "use-restricted")
-    mit = license_("MIT")
-    base = model("meta-llama/Llama-3.3-70B-Instruct", labs["US"], llama)
+    llama = License.objects.get(key="LicenseRef-llama-3.3-community")  # from the shipped catalogue
+    mit = License.objects.get(key="MIT")
+    base = model("meta-llama/Llama-3.3-70B-Instruct", Publisher.objects.get(name="meta-llama"), llama)
     relabelled = model("someone/llama-mit-tune", labs["DE"], mit)
     faithful = model("other/llama-tune", labs["FR"], llama)
     derive_from(relabelled, base.upstream_id)

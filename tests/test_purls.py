@@ -4,10 +4,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
+from inventory.models import Publisher
 from inventory.purls import ModelReference, build_purl, parse_reference
 from inventory.selectors import model_purl
 from inventory.services import revisions
-from tests.inventory_helpers import ACTOR, model, publisher
+from tests.inventory_helpers import ACTOR, model
 
 pytestmark = pytest.mark.smoke
 
@@ -16,7 +17,7 @@ SHA = "a09a35458c702b33eeacc393d103063234e8bc28"
 
 @pytest.mark.django_db
 def test_a_hugging_face_model_uses_its_latest_commit_and_none_before():
-    qwen = model("Qwen/Qwen2.5-7B-Instruct", publisher("Qwen", "CN"))
+    qwen = model("Qwen/Qwen2.5-7B-Instruct", Publisher.objects.get(name="Qwen"))
     assert model_purl(qwen) == "pkg:huggingface/Qwen/Qwen2.5-7B-Instruct"
 
     revisions.add_revision(actor=ACTOR, model=qwen, revision="b" * 40)
