@@ -1,9 +1,13 @@
 """Admin views of jobs and outbox messages: read-only, since workers own these rows."""
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from core.models import ChangeLogEntry, Job, OutboxMessage
+from core.access import set_user_access
+from core.changelog import Actor
+from core.models import ApiToken, ChangeLogEntry, Job, OutboxMessage, UserAccess
+from core.tokens import revoke_token
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -44,3 +48,38 @@ class ChangeLogEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor_name", "action", "object_type", "object_repr", "request_id"]
     list_filter = ["action", "object_type", "actor_kind"]
     search_fields = ["object_id", "object_repr", "actor_name", "request_id"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """API tokens: listed here and revoked here; created with ``manage.py create_token`` (shown once)."""
+
+    list_display = ["name", "role", "team", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = ["role", "team"]
+    search_fields = ["name"]
+    exclude = ["secret_sha256"]
+    actions = ["revoke"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        for token in queryset:
+            revoke_token(actor=Actor.for_user(request.user), token=token)
+
+
+@admin.register(UserAccess)
+class UserAccessAdmin(admin.ModelAdmin):
+    """People's roles and teams."""
+
+    list_display = ["user", "role", "team"]
+    list_filter = ["role", "team"]
+    actions = None
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: UserAccess, form: object, change: bool) -> None:
+        saved = set_user_access(actor=Actor.for_user(request.user), user=obj.user, role=obj.role, team=obj.team)
+        obj.pk = saved.pk

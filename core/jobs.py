@@ -14,7 +14,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from core import outbox
+from core import changelog, outbox
+from core.changelog import Actor
 from core.models import Job
 from core.request_context import current_request_id
 
@@ -66,8 +67,15 @@ def job_kinds() -> list[str]:
     return sorted(_handlers)
 
 
-def start_job(*, kind: str, params: dict[str, Any] | None = None, requested_by: AbstractBaseUser | None = None) -> Job:
-    """Record a job and the work that runs it, in one transaction; a worker picks it up after commit."""
+def start_job(
+    *,
+    actor: Actor,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    requested_by: AbstractBaseUser | None = None,
+) -> Job:
+    """Record a job, the work that runs it and its change-log row, in one transaction; a worker picks
+    it up after commit. ``requested_by`` is the person who asked, when a person did."""
     if kind not in _handlers:
         raise ValueError(f"unknown job kind {kind!r}; known kinds: {', '.join(job_kinds())}")
     with transaction.atomic():
@@ -78,6 +86,7 @@ def start_job(*, kind: str, params: dict[str, Any] | None = None, requested_by: 
             request_id=current_request_id(),
         )
         outbox.enqueue(task_name=RUN_JOB_TASK, kwargs={"job_id": job.pk})
+        changelog.record(actor=actor, action="create", instance=job, after=changelog.snapshot(job))
     return job
 
 

@@ -142,3 +142,50 @@ class ChangeLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_name}"
+
+
+class Role(models.TextChoices):
+    """What a person or a token may do (each role includes the ones the docs say it extends)."""
+
+    VIEWER = "viewer"  # read
+    DEPLOYER = "deployer"  # viewer + register models and deployments + ask the gate
+    EDITOR = "editor"  # deployer + edit the inventory (their team's models, when they have a team)
+    AUDITOR = "auditor"  # viewer + audit decisions and waivers
+    ADMIN = "admin"  # everything
+
+
+class ApiToken(models.Model):
+    """A named token for a machine. Only the SHA-256 of the secret is kept: one indexed lookup per request."""
+
+    name = models.CharField(max_length=100, unique=True)
+    secret_sha256 = models.CharField(max_length=64, unique=True)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    team = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="api_token_role_valid"),
+            models.CheckConstraint(condition=Q(secret_sha256__regex=r"^[0-9a-f]{64}$"), name="api_token_hash_hex"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserAccess(models.Model):
+    """A person's role and, for editors limited to their team's models, their team."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    team = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(role__in=Role.values), name="user_access_role_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"

@@ -328,6 +328,9 @@ class DeploymentAdmin(ReadOnlyAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Deployment | None = None) -> list[str]:
         return [field.name for field in Deployment._meta.fields]
 
+    def save_model(self, request: HttpRequest, obj: Deployment, form: forms.ModelForm, change: bool) -> None:
+        """Nothing to save: every field is read-only here, and retiring goes through the action."""
+
     @admin.action(description="Retire the selected deployments")
     def retire(self, request: HttpRequest, queryset: QuerySet[Deployment]) -> None:
         for deployment in queryset.filter(active=True):

@@ -78,9 +78,24 @@ def _fields(table: dict[str, Any], allowed: set[str], required: set[str], where:
         raise CatalogueError(f"{where}: missing field {missing[0]!r}")
 
 
+def _typed(table: dict[str, Any], where: str, lists: set[str]) -> None:
+    for key, value in table.items():
+        if key == "obligations":
+            if not isinstance(value, dict):
+                raise CatalogueError(f"{where}: obligations: must be a table")
+        elif key in lists:
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise CatalogueError(f"{where}: {key}: must be a list of strings")
+        elif not isinstance(value, str):
+            raise CatalogueError(f"{where}: {key}: must be a string")
+
+
 def _publisher(table: dict[str, Any], origin: str) -> PublisherEntry:
     where = f"{origin}: publisher {table.get('name', '?')!r}"
     _fields(table, _PUBLISHER_FIELDS, {"name", "country", "country_source"}, where)
+    _typed(table, where, lists={"huggingface", "huggingface_aliases", "modelscope"})
+    if table.get("parent") == table["name"]:
+        raise CatalogueError(f"{where}: parent: a publisher cannot be its own parent")
     if table["country"] and not table["country_source"]:
         raise CatalogueError(f"{where}: country_source: a country needs the URL that states it")
     namespaces = [
@@ -102,6 +117,7 @@ def _publisher(table: dict[str, Any], origin: str) -> PublisherEntry:
 def _license(table: dict[str, Any], origin: str) -> LicenseEntry:
     where = f"{origin}: license {table.get('key', '?')!r}"
     _fields(table, _LICENSE_FIELDS, {"key", "name", "category", "commercial_use", "url"}, where)
+    _typed(table, where, lists={"aliases"})
     return LicenseEntry(
         key=table["key"],
         name=table["name"],
@@ -198,12 +214,32 @@ def _apply_parent(actor: Actor, entry: PublisherEntry, where: str) -> None:
     publishers.update_publisher(actor=actor, publisher=publisher, changes={"parent": parent})
 
 
+def _refuse_duplicates(catalogue: Catalogue) -> None:
+    """Each name, key, namespace and alias once: a file that says two things would flip on every load."""
+    seen: dict[str, str] = {}
+    claims = [
+        *((f"license {entry.key!r}", f"license {entry.key!r}") for entry in catalogue.licenses),
+        *((f"alias {alias!r}", f"license {entry.key!r}") for entry in catalogue.licenses for alias in entry.aliases),
+        *((f"publisher {entry.name!r}", f"publisher {entry.name!r}") for entry in catalogue.publishers),
+        *(
+            (f"namespace {namespace.source}:{namespace.namespace.lower()!r}", f"publisher {entry.name!r}")
+            for entry in catalogue.publishers
+            for namespace in entry.namespaces
+        ),
+    ]
+    for claim, owner in claims:
+        if claim in seen:
+            raise CatalogueError(f"{claim} is listed twice ({seen[claim]} and {owner})")
+        seen[claim] = owner
+
+
 def apply_catalogue(*, actor: Actor, catalogue: Catalogue) -> int:
     """Bring licenses, publishers and their namespaces in line with ``catalogue``, in one transaction.
 
     Returns the number of changes (change-log rows written); 0 when the database already agrees.
     An entry the services refuse stops the whole load, with the entry and field named.
     """
+    _refuse_duplicates(catalogue)
     before = ChangeLogEntry.objects.count()
     with transaction.atomic():
         for entry in catalogue.licenses:

@@ -49,10 +49,10 @@ def _model(actor: Actor, entry: dict[str, Any]) -> AIModel:
     return model
 
 
-def _deploy(actor: Actor, entry: dict[str, Any]) -> bool:
+def _deploy(actor: Actor, entry: dict[str, Any], pinned: dict[str, str]) -> bool:
     reference = _reference(entry["model"])
     model = find_model(source=reference.source, upstream_id=reference.upstream_id)
-    revision = model.revisions.order_by("-created_at", "-id").first()
+    revision = model.revisions.get(revision=pinned[model.upstream_id].lower())
     exists = Deployment.objects.filter(
         revision=revision, system=entry["system"], environment=entry["environment"]
     ).exists()
@@ -81,6 +81,11 @@ def seed_demo(*, actor: Actor) -> DemoSummary:
                     origin_of_edge="model_card",
                 )
                 edges += 1
+        pinned = {
+            entry["upstream_id"]: entry.get("revision") or entry["version"]
+            for entry in demo["model"]
+            if entry.get("revision") or entry.get("version")
+        }
         for entry in demo["deployment"]:
-            _deploy(actor, entry)
+            _deploy(actor, entry, pinned)
     return DemoSummary(models=len(models), edges=edges, deployments=len(demo["deployment"]))

@@ -8,6 +8,7 @@ from inventory.validators import (
     validate_country_code,
     validate_license_key,
     validate_obligations,
+    validate_tags,
     validate_upstream_id,
 )
 
@@ -201,7 +202,7 @@ class AIModel(models.Model):
     parameter_count = models.BigIntegerField(null=True, blank=True)
     gated = models.BooleanField(default=False)
     description = models.TextField(blank=True)
-    tags = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     team = models.CharField(max_length=100, blank=True)
     upstream_snapshot = models.JSONField(null=True, blank=True)
     refresh_state = models.CharField(max_length=16, choices=RefreshState.choices, default=RefreshState.PENDING)
@@ -254,7 +255,7 @@ class ModelAlias(models.Model):
 
     model = models.ForeignKey(AIModel, on_delete=models.CASCADE, related_name="aliases")
     source = models.CharField(max_length=32, choices=Source.choices)
-    upstream_id = models.CharField(max_length=200)
+    upstream_id = models.CharField(max_length=200, validators=[validate_upstream_id])
 
     class Meta:
         constraints = [

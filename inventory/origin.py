@@ -120,9 +120,11 @@ def derive(graph: LineageGraph, model_id: int, depth: int) -> Derived:
         for ref in graph.parents.get(node, []):
             if ref.parent_id is None:
                 cuts.append({"reason": "missing_parent", "at": graph.label[node], "parent": ref.reference})
+            elif ref.parent_id in level:
+                continue  # reached already (a diamond, or a cycle: found below)
             elif level[node] == depth:
                 cuts.append({"reason": "depth", "at": graph.label[node], "parent": ref.reference})
-            elif ref.parent_id not in level:
+            else:
                 level[ref.parent_id] = level[node] + 1
                 queue.append(ref.parent_id)
     cuts.extend(_cycle_cuts(graph, set(level)))
@@ -172,13 +174,12 @@ def _stored(model_ids: set[int]) -> dict[int, Derived]:
 _RECOMPUTE_LOCK_KEY = 7_310_001
 
 
-def _take_turn() -> None:
-    """Recomputations run one at a time, each after its own transaction's write.
+def lock_lineage() -> None:
+    """Lineage writers take turns: every service that changes what origins derive from calls this
+    first, before it reads anything, and holds it until its transaction ends.
 
-    Whoever holds the lock sees every write committed before it; a write it cannot see yet is
-    recomputed by that write's own transaction, after it. So concurrent writers never leave a
-    model derived from stale facts. Held until the transaction ends; SQLite serializes writers
-    anyway.
+    Whoever holds the lock sees every write committed before it, so concurrent writers never leave
+    a model derived from stale facts. SQLite serializes writers anyway.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("recompute must run inside the transaction of the write that causes it")
@@ -193,10 +194,11 @@ def recompute(*, actor: Actor, model_ids: set[int], with_descendants: bool = Tru
 
     The number of queries grows with the depth of the graph, not with the number of models.
     """
-    _take_turn()
+    lock_lineage()
     depth = max_depth()
     if with_descendants:
-        model_ids = descendants_of(model_ids, depth)
+        # A change reaches one level past the bound: there it turns a "depth" cut into another.
+        model_ids = descendants_of(model_ids, depth + 1)
     if not model_ids:
         return set()
     graph = load_ancestry(model_ids, depth)

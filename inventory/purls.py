@@ -62,7 +62,9 @@ def _from_purl(text: str) -> ModelReference:
         raise ValidationError(f"package URLs of type {purl.type!r} do not name models")
     if not purl.namespace:
         raise ValidationError("a model package URL needs a namespace: pkg:<type>/<namespace>/<name>")
-    return ModelReference(source=source, upstream_id=f"{purl.namespace}/{purl.name}", revision=purl.version)
+    upstream_id = f"{purl.namespace}/{purl.name}"
+    validate_upstream_id(upstream_id)
+    return ModelReference(source=source, upstream_id=upstream_id, revision=purl.version)
 
 
 def _from_short_form(text: str) -> ModelReference:

@@ -32,6 +32,12 @@ def validate_upstream_id(value: str) -> None:
         raise ValidationError(f"{value!r} is not of the form namespace/name")
 
 
+def validate_tags(value: object) -> None:
+    """A list of strings."""
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        raise ValidationError("tags must be a list of strings")
+
+
 def validate_commit_sha(value: str) -> None:
     """A full 40-character hexadecimal commit sha."""
     if not _SHA1.fullmatch(value):

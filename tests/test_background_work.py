@@ -9,10 +9,13 @@ import pytest
 from celery import current_app
 from django.utils import timezone
 
+from core.changelog import Actor
 from core.jobs import start_job
 from core.models import Job, OutboxMessage
 from tests.conftest import login
 from tests.support.processes import start_worker, wait_until
+
+ACTOR = Actor.system("test")
 
 
 def wait_for_job(job_id: int, state: str = Job.State.SUCCEEDED, timeout: float = 60) -> Job:
@@ -61,7 +64,7 @@ def test_a_request_causes_work_that_runs_in_the_worker_with_the_request_id(worke
 
 @pytest.mark.smoke
 def test_a_message_delivered_twice_runs_once(worker, transactional_db):
-    job = start_job(kind="worker_check")
+    job = start_job(actor=ACTOR, kind="worker_check")
     message = OutboxMessage.objects.get(kwargs={"job_id": job.pk})
     # The relay may hand a message over again (it crashed after publishing, or the broker was slow).
     current_app.send_task(message.task_name, kwargs=message.kwargs, task_id=str(message.id))
@@ -80,7 +83,7 @@ def test_a_message_delivered_twice_runs_once(worker, transactional_db):
 
 @pytest.mark.smoke
 def test_a_worker_killed_mid_job_loses_nothing(worker, transactional_db):
-    job = start_job(kind="worker_check", params={"hold_seconds": 5})
+    job = start_job(actor=ACTOR, kind="worker_check", params={"hold_seconds": 5})
 
     running = wait_until(
         lambda: Job.objects.filter(pk=job.pk, state="running").exclude(log="").first(),

@@ -133,6 +133,11 @@ def test_a_namespace_the_catalogue_learns_later_takes_its_models_along():
         ('[[license]]\nkey = "MIT"\nname = "MIT"\ncategory = "permissive"\n', "missing field 'commercial_use'"),
         ("[[vendor]]\n", "unknown table 'vendor'"),
         ("not toml = = 1", "not valid TOML"),
+        (
+            '[[publisher]]\nname = "x"\ncountry = ""\ncountry_source = ""\nhuggingface = "x"\n',
+            "must be a list of strings",
+        ),
+        ('[[publisher]]\nname = "x"\ncountry = ""\ncountry_source = ""\nparent = "x"\n', "cannot be its own parent"),
     ],
 )
 def test_a_malformed_file_is_refused_with_its_place_named(text, message):
@@ -178,3 +183,19 @@ def test_shipped_files_parse_without_surprises():
         assert set(tomllib.loads(path.read_text())) <= {"publisher", "license"}
     assert PublisherNamespace.objects.filter(namespace="THUDM", is_alias=True).exists()
     assert LicenseAlias.objects.filter(alias="llama3.3").exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[[publisher]]\nname = "a"\ncountry = ""\ncountry_source = ""\nhuggingface = ["shared"]\n'
+        '[[publisher]]\nname = "b"\ncountry = ""\ncountry_source = ""\nhuggingface = ["Shared"]\n',
+        '[[license]]\nkey = "LicenseRef-a"\nname = "a"\ncategory = "permissive"\ncommercial_use = "yes"\n'
+        'url = "https://a"\naliases = ["same"]\n'
+        '[[license]]\nkey = "LicenseRef-b"\nname = "b"\ncategory = "permissive"\ncommercial_use = "yes"\n'
+        'url = "https://b"\naliases = ["same"]\n',
+    ],
+)
+def test_a_catalogue_that_lists_something_twice_is_refused(text):
+    with pytest.raises(CatalogueError, match="listed twice"):
+        apply_catalogue(actor=ACTOR, catalogue=parse_catalogue(text, origin="twice.toml"))

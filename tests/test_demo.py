@@ -1,6 +1,7 @@
 """The demo inventory: real models and lineage that cross countries, seeded idempotently."""
 
 import io
+import re
 import tomllib
 
 import pytest
@@ -8,9 +9,10 @@ from django.core.management import call_command
 from django.forms.models import model_to_dict
 
 from core.changelog import Actor
+from core.models import ChangeLogEntry
 from inventory.demo import DEMO_FILE, seed_demo
 from inventory.models import AIModel, Deployment, LineageEdge, OriginCountry, Publisher, Revision
-from inventory.services import ai_models
+from inventory.services import ai_models, revisions
 from tests.inventory_helpers import origin_of
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
@@ -47,10 +49,9 @@ def inventory_rows() -> dict[str, list]:
 def test_the_demo_is_large_and_cites_its_facts():
     hub_models = [entry for entry in DEMO["model"] if entry.get("hub", "huggingface") == "huggingface"]
     assert len(DEMO["model"]) >= 40
-    assert all(
-        entry["facts_source"].startswith(("https://", "http://")) or "/" in entry["facts_source"]
-        for entry in hub_models
-    )
+    for entry in hub_models:  # a web page, or repository@commit:path in a public repository
+        source = entry["facts_source"]
+        assert source.startswith("https://") or re.match(r"[\w.-]+/[\w.-]+@[0-9a-f]{7,40}:\S+", source), source
     pinned = [entry for entry in hub_models if entry.get("revision")]
     assert pinned, "some revisions were found in public sources"
     for entry in pinned:
@@ -82,13 +83,26 @@ def test_the_demo_has_the_chains_that_cross_countries():
     assert len(set(Deployment.objects.values_list("system", flat=True))) >= 3
 
 
-def test_seeding_twice_gives_the_same_rows():
+def test_seeding_twice_gives_the_same_rows_and_writes_nothing():
     seed_demo(actor=ACTOR)
     first = inventory_rows()
+    logged = ChangeLogEntry.objects.count()
 
     seed_demo(actor=ACTOR)
 
     assert inventory_rows() == first
+    assert ChangeLogEntry.objects.count() == logged
+
+
+def test_seeding_again_deploys_the_pinned_revision_not_the_newest():
+    seed_demo(actor=ACTOR)
+    qwen = AIModel.objects.get(upstream_id="Qwen/Qwen2.5-7B-Instruct")
+    revisions.add_revision(actor=ACTOR, model=qwen, revision="f" * 40)
+    deployed = Deployment.objects.count()
+
+    seed_demo(actor=ACTOR)
+
+    assert Deployment.objects.count() == deployed
 
 
 def test_a_deleted_demo_model_comes_back_with_its_lineage():

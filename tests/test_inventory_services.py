@@ -87,13 +87,14 @@ def test_a_change_that_changes_nothing_logs_nothing():
 
 
 def test_bad_input_names_the_field_and_stores_nothing():
+    owner_of_bad_source = Publisher.objects.get(name="meta-llama")
     before = (ChangeLogEntry.objects.count(), Publisher.objects.count())
     with pytest.raises(ValidationError) as country:
         publishers.create_publisher(actor=ACTOR, name="somewhere", country="XX")
     with pytest.raises(ValidationError) as upstream:
         ai_models.register_model(actor=ACTOR, source="huggingface", upstream_id="no-namespace")
     with pytest.raises(ValidationError) as source:
-        ai_models.register_model(actor=ACTOR, source="github", upstream_id="a/b")
+        ai_models.register_model(actor=ACTOR, source="github", upstream_id="a/b", publisher=owner_of_bad_source)
     with pytest.raises(ValidationError) as key:
         licenses.create_license(
             actor=ACTOR, key="LicenseRef-has space", name="x", category="permissive", commercial_use="yes"
@@ -230,3 +231,92 @@ def test_a_deployed_model_cannot_be_deleted():
         ai_models.delete_model(actor=ACTOR, model=target)
 
     assert AIModel.objects.filter(pk=target.pk).exists()
+
+
+def test_an_alias_links_the_edges_that_waited_for_the_old_name():
+    child = model("us/child", publisher("us-lab", "US"))
+    derive_from(child, "old-name/base")
+    renamed = model("new-name/base", publisher("cn-lab", "CN"))
+
+    ai_models.add_model_alias(actor=ACTOR, model=renamed, source="huggingface", upstream_id="old-name/base")
+
+    assert LineageEdge.objects.get(child=child).parent == renamed
+    assert set(child.origin_countries.values_list("country", flat=True)) == {"US", "CN"}
+
+
+def test_an_edge_added_again_after_its_parent_arrived_is_linked():
+    child = model("us/child", publisher("us-lab", "US"))
+    derive_from(child, "cn/base")
+    AIModel.objects.create(source="huggingface", upstream_id="cn/base", publisher=publisher("cn-lab", "CN"))
+
+    derive_from(child, "cn/base")
+
+    assert LineageEdge.objects.get(child=child).parent.upstream_id == "cn/base"
+    assert set(child.origin_countries.values_list("country", flat=True)) == {"US", "CN"}
+
+
+def test_a_known_publisher_on_another_hub_is_found_by_name():
+    meta = Publisher.objects.get(name="meta-llama")
+
+    registered, _ = ai_models.register_model(actor=ACTOR, source="modelscope", upstream_id="meta-llama/Llama-3.1-8B")
+
+    assert registered.publisher == meta
+    assert set(registered.origin_countries.values_list("country", flat=True)) == {"US"}
+
+
+def test_deleting_a_model_logs_every_row_that_goes_with_it():
+    owner = publisher("org", "US")
+    base = model("org/base", owner)
+    child = model("org/child", owner)
+    derive_from(child, "org/base")
+    derive_from(base, "org/root")
+    ai_models.add_model_alias(actor=ACTOR, model=base, source="huggingface", upstream_id="org/base-old")
+    revisions.add_revision(actor=ACTOR, model=base, revision=SHA, artifacts=[ArtifactInput("w.safetensors")])
+
+    base_id = base.pk
+    ai_models.delete_model(actor=ACTOR, model=base)
+
+    deleted = set(ChangeLogEntry.objects.filter(action="delete").values_list("object_type", flat=True))
+    assert deleted == {"inventory.aimodel", "inventory.lineageedge", "inventory.modelalias", "inventory.revision",
+                       "inventory.artifact"}  # fmt: skip
+    unlinked = ChangeLogEntry.objects.get(
+        object_type="inventory.lineageedge", action="update", message__contains="deleted"
+    )
+    assert (unlinked.before["parent"], unlinked.after["parent"]) == (base_id, None)
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (
+            lambda target: ai_models.add_model_alias(
+                actor=ACTOR, model=target, source="huggingface", upstream_id="no slash"
+            ),
+            "upstream_id",
+        ),
+        (
+            lambda target: ai_models.add_model_alias(
+                actor=ACTOR, model=target, source="huggingface", upstream_id=target.upstream_id
+            ),
+            "upstream_id",
+        ),
+        (lambda target: ai_models.update_model(actor=ACTOR, model=target, changes={"tags": {"a": 1}}), "tags"),
+    ],
+)
+def test_bad_aliases_and_tags_are_refused_by_field(call, field):
+    target = model("org/m", publisher("org", "US"))
+
+    with pytest.raises(ValidationError) as error:
+        call(target)
+
+    assert field in error.value.message_dict
+
+
+def test_a_publisher_cannot_become_its_own_ancestor():
+    parent, child = publisher("holding", "US"), publisher("subsidiary", "US")
+    publishers.update_publisher(actor=ACTOR, publisher=child, changes={"parent": parent})
+
+    with pytest.raises(ValidationError) as error:
+        publishers.update_publisher(actor=ACTOR, publisher=parent, changes={"parent": child})
+
+    assert "parent" in error.value.message_dict

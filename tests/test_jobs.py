@@ -3,9 +3,11 @@
 import pytest
 from django.db import IntegrityError, transaction
 
+from core.changelog import Actor
 from core.jobs import job_handler, job_kinds, run_job, start_job
 from core.models import Job, OutboxMessage
 
+ACTOR = Actor.system("test")
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
 
@@ -25,7 +27,7 @@ def failing(run):
 
 
 def test_start_job_records_the_job_and_its_work_together():
-    job = start_job(kind="test_counting", params={"a": 1})
+    job = start_job(actor=ACTOR, kind="test_counting", params={"a": 1})
 
     message = OutboxMessage.objects.get()
     assert (message.task_name, message.kwargs) == ("core.run_job", {"job_id": job.pk})
@@ -34,14 +36,14 @@ def test_start_job_records_the_job_and_its_work_together():
 
 def test_an_unknown_kind_is_refused_and_nothing_is_stored():
     with pytest.raises(ValueError, match=r"unknown job kind 'nope'; known kinds: .*worker_check"):
-        start_job(kind="nope")
+        start_job(actor=ACTOR, kind="nope")
 
     assert not Job.objects.exists()
     assert not OutboxMessage.objects.exists()
 
 
 def test_a_job_reports_progress_log_and_result():
-    job = start_job(kind="test_counting")
+    job = start_job(actor=ACTOR, kind="test_counting")
 
     run_job(job_id=job.pk)
 
@@ -52,7 +54,7 @@ def test_a_job_reports_progress_log_and_result():
 
 
 def test_a_failing_handler_fails_the_job_with_its_reason():
-    job = start_job(kind="test_failing")
+    job = start_job(actor=ACTOR, kind="test_failing")
 
     run_job(job_id=job.pk)
 
@@ -63,7 +65,7 @@ def test_a_failing_handler_fails_the_job_with_its_reason():
 
 
 def test_running_a_finished_job_again_changes_nothing():
-    job = start_job(kind="test_counting")
+    job = start_job(actor=ACTOR, kind="test_counting")
     run_job(job_id=job.pk)
     finished = Job.objects.get(pk=job.pk)
 
@@ -80,7 +82,7 @@ def test_a_handler_cannot_be_registered_twice_for_a_kind():
 
 
 def test_progress_beyond_the_total_is_refused_by_the_database():
-    job = start_job(kind="test_counting")
+    job = start_job(actor=ACTOR, kind="test_counting")
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Job.objects.filter(pk=job.pk).update(progress_done=5, progress_total=3)

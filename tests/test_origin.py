@@ -173,3 +173,30 @@ def test_inherited_licenses_and_the_mismatch_of_an_mit_finetune_on_a_llama_base(
 
     relabelled.refresh_from_db()
     assert relabelled.license_mismatch is False
+
+
+def test_a_parent_reached_by_a_shorter_path_is_not_a_depth_cut(labs):
+    with override_settings(LINEAGE_MAX_DEPTH=1):
+        model("jp/c", labs["JP"])
+        b = model("cn/b", labs["CN"])
+        a = model("us/a", labs["US"])
+        derive_from(b, "jp/c")
+        derive_from(a, "cn/b")
+        derive_from(a, "jp/c")
+
+        assert origin_of(a) == {"US", "CN", "JP"}
+        assert cuts_of(a) == []
+
+
+def test_a_change_one_level_past_the_bound_updates_the_cut(labs):
+    with override_settings(LINEAGE_MAX_DEPTH=2):
+        chain = [model(f"lab/n{index}", labs["US"]) for index in range(3)]
+        for child, parent in itertools.pairwise(chain):
+            derive_from(child, parent.upstream_id)
+        derive_from(chain[2], "lab/n3")
+        assert [cut["reason"] for cut in cuts_of(chain[0])] == ["missing_parent"]
+
+        model("lab/n3", labs["JP"])
+
+        assert [cut["reason"] for cut in cuts_of(chain[0])] == ["depth"]
+        assert cuts_of(chain[2]) == []

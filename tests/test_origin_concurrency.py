@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, transaction
 
 from inventory.models import AIModel, Publisher
-from inventory.services import publishers
+from inventory.services import ai_models, publishers
 from tests.inventory_helpers import ACTOR, derive_from, model, origin_of, publisher
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a database that writes concurrently")
@@ -81,3 +81,18 @@ def test_a_country_change_while_an_edge_is_uncommitted_reaches_the_new_child(lin
     interleave(lambda: link(child), lambda: set_country(base_lab, "CN"))
 
     assert origin_of(child) == {"US", "CN"}
+
+
+def test_a_model_moving_to_a_publisher_while_its_country_changes_gets_the_new_country(lineage):
+    _, child = lineage
+    link(child)
+    mover = AIModel.objects.get(upstream_id="base-lab/base")
+    other = publisher("other-lab", "JP")
+
+    def move() -> None:
+        ai_models.update_model(actor=ACTOR, model=AIModel.objects.get(pk=mover.pk), changes={"publisher": other})
+
+    interleave(move, lambda: set_country(other, "KR"))
+
+    assert origin_of(mover) == {"KR"}
+    assert origin_of(child) == {"US", "KR"}

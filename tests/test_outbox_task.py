@@ -9,11 +9,13 @@ from celery import shared_task
 from django.test import override_settings
 from django.utils import timezone
 
+from core.changelog import Actor
 from core.jobs import start_job
 from core.models import OutboxMessage
 from core.outbox_task import OutboxTask
 from core.tasks import run_job
 
+ACTOR = Actor.system("test")
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
 calls: list[str] = []
@@ -82,7 +84,7 @@ def test_a_retry_releases_the_message_for_the_next_attempt_and_fails_past_the_li
 
 @override_settings(OUTBOX_MAX_RUNS=2)
 def test_a_job_whose_runs_keep_dying_is_failed_with_the_reason():
-    job = start_job(kind="worker_check")
+    job = start_job(actor=ACTOR, kind="worker_check")
     message = OutboxMessage.objects.get(kwargs={"job_id": job.pk})
     gone = subprocess.Popen(["true"])
     gone.wait()

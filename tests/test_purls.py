@@ -75,6 +75,7 @@ def test_a_built_purl_parses_back():
         ("pkg:npm/left-pad@1.0.0", "do not name models"),
         ("pkg:generic/a/b?repository_url=https://elsewhere.example", "repository_url qualifier of a known source"),
         ("pkg:huggingface/just-a-name", "needs a namespace"),
+        ("pkg:huggingface/org/sub/model", "namespace/name"),
         ("github:org/model", "unknown source 'github'"),
         ("huggingface:no-namespace", "namespace/name"),
         ("huggingface:org/model\n", "control characters"),

@@ -5,12 +5,21 @@ from typing import TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
 
 from core import changelog
 from core.changelog import Actor
 from inventory import origin
-from inventory.models import AIModel, License, LineageEdge, ModelAlias, Publisher, PublisherNamespace
+from inventory.models import (
+    AIModel,
+    Artifact,
+    Deployment,
+    License,
+    LineageEdge,
+    ModelAlias,
+    Publisher,
+    PublisherNamespace,
+    Revision,
+)
 from inventory.selectors import find_model, publisher_of_namespace
 from inventory.services._common import create_validated, delete_logged, update_validated
 from inventory.validators import validate_upstream_id
@@ -38,6 +47,10 @@ def _publisher_for_namespace(*, actor: Actor, source: str, namespace: str) -> Pu
     publisher = publisher_of_namespace(source=source, namespace=namespace)
     if publisher is not None:
         return publisher
+    named = Publisher.objects.filter(name__iexact=namespace).first()
+    if named is not None:  # a known publisher seen on another hub under its own name
+        create_validated(actor=actor, instance=PublisherNamespace(publisher=named, source=source, namespace=namespace))
+        return named
     try:
         with transaction.atomic():
             publisher = create_validated(
@@ -83,6 +96,7 @@ def register_model(
         return existing, False
     try:
         with transaction.atomic():
+            origin.lock_lineage()
             if publisher is None:
                 publisher = _publisher_for_namespace(actor=actor, source=source, namespace=upstream_id.split("/")[0])
             model = create_validated(
@@ -102,7 +116,7 @@ def register_model(
                     tags=list(tags),
                 ),
             )
-            _link_waiting_edges(actor=actor, model=model)
+            _link_waiting_edges(actor=actor, model=model, source=source, upstream_id=upstream_id)
             origin.recompute(actor=actor, model_ids={model.id})
             return model, True
     except IntegrityError:
@@ -112,9 +126,10 @@ def register_model(
         return raced, False
 
 
-def _link_waiting_edges(*, actor: Actor, model: AIModel) -> None:
+def _link_waiting_edges(*, actor: Actor, model: AIModel, source: str, upstream_id: str) -> None:
+    """Point the edges that named ``source:upstream_id`` as a parent not yet known at ``model``."""
     waiting = LineageEdge.objects.select_for_update().filter(
-        parent__isnull=True, parent_source=model.source, parent_upstream_id__iexact=model.upstream_id
+        parent__isnull=True, parent_source=source, parent_upstream_id__iexact=upstream_id
     )
     for edge in waiting:
         before = changelog.snapshot(edge)
@@ -133,6 +148,7 @@ def _link_waiting_edges(*, actor: Actor, model: AIModel) -> None:
 def update_model(*, actor: Actor, model: AIModel, changes: ModelChanges) -> AIModel:
     """Change a model's facts; a new publisher or license updates what it and its descendants derive."""
     with transaction.atomic():
+        origin.lock_lineage()
         model, changed = update_validated(
             actor=actor, instance=model, changes=changes, allowed=set(ModelChanges.__annotations__)
         )
@@ -142,17 +158,55 @@ def update_model(*, actor: Actor, model: AIModel, changes: ModelChanges) -> AIMo
 
 
 def add_model_alias(*, actor: Actor, model: AIModel, source: str, upstream_id: str) -> ModelAlias:
-    """Record a former upstream id of the model (its repository was renamed or moved)."""
+    """Record a former upstream id of the model (its repository was renamed or moved); edges that
+    named the old id as a parent now lead to the model."""
+    if find_model(source=source, upstream_id=upstream_id) is not None:
+        raise ValidationError({"upstream_id": "a model already has this id"})
     with transaction.atomic():
-        return create_validated(actor=actor, instance=ModelAlias(model=model, source=source, upstream_id=upstream_id))
+        origin.lock_lineage()
+        alias = create_validated(actor=actor, instance=ModelAlias(model=model, source=source, upstream_id=upstream_id))
+        _link_waiting_edges(actor=actor, model=model, source=source, upstream_id=upstream_id)
+        origin.recompute(actor=actor, model_ids={model.id})
+        return alias
 
 
 def delete_model(*, actor: Actor, model: AIModel) -> None:
-    """Remove a model that runs nowhere; its children's edges wait for it again, as unknown origin."""
+    """Remove a model that runs nowhere, logging every row that goes with it; its children's edges
+    wait for it again, and their origins include "unknown" until it returns."""
     with transaction.atomic():
-        children = origin.descendants_of({model.id}, origin.max_depth()) - {model.id}
-        try:
-            delete_logged(actor=actor, instance=model)
-        except ProtectedError:
-            raise ValidationError("the model has deployed revisions: retire and remove its deployments first") from None
+        origin.lock_lineage()
+        if Deployment.objects.filter(revision__model=model).exists():
+            raise ValidationError("the model has deployed revisions: retire and remove its deployments first")
+        children = origin.descendants_of({model.id}, origin.max_depth() + 1) - {model.id}
+        rows = [
+            *LineageEdge.objects.filter(child=model),
+            *ModelAlias.objects.filter(model=model),
+            *Artifact.objects.filter(revision__model=model),
+            *Revision.objects.filter(model=model),
+        ]
+        changelog.record_many(
+            [
+                changelog.entry(
+                    actor=actor,
+                    action="delete",
+                    instance=row,
+                    before=changelog.snapshot(row),
+                    after=None,
+                    message=f"deleted with {model}",
+                )
+                for row in rows
+            ]
+        )
+        for edge in LineageEdge.objects.filter(parent=model):
+            before = changelog.snapshot(edge)
+            edge.parent = None
+            changelog.record(
+                actor=actor,
+                action="update",
+                instance=edge,
+                before=before,
+                after=changelog.snapshot(edge),
+                message=f"parent {model} deleted",
+            )
+        delete_logged(actor=actor, instance=model)
         origin.recompute(actor=actor, model_ids=children)

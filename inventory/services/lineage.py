@@ -26,13 +26,17 @@ def add_lineage_edge(
     if parent is not None and parent.pk == child.pk:
         raise ValidationError({"parent_upstream_id": "a model cannot be its own parent"})
     with transaction.atomic():
+        origin.lock_lineage()
         existing = LineageEdge.objects.filter(
             child=child, parent_source=parent_source, parent_upstream_id__iexact=parent_upstream_id
         ).first()
         if existing is not None:
-            edge, _ = update_validated(
-                actor=actor, instance=existing, changes={"relation": relation}, allowed={"relation"}
-            )
+            changes = {"relation": relation}
+            if existing.parent is None and parent is not None:  # its parent has been registered since
+                changes["parent"] = parent
+            edge, changed = update_validated(actor=actor, instance=existing, changes=changes, allowed=set(changes))
+            if "parent" in changed:
+                origin.recompute(actor=actor, model_ids={child.id})
             return edge, False
         edge = create_validated(
             actor=actor,
@@ -52,6 +56,7 @@ def add_lineage_edge(
 def remove_lineage_edge(*, actor: Actor, edge: LineageEdge) -> None:
     """Forget an edge; the child's origin and inherited licenses are recomputed."""
     with transaction.atomic():
+        origin.lock_lineage()
         child_id = edge.child_id
         delete_logged(actor=actor, instance=edge)
         origin.recompute(actor=actor, model_ids={child_id})

@@ -2,6 +2,7 @@
 
 from typing import TypedDict
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.changelog import Actor
@@ -44,6 +45,8 @@ def create_publisher(
 def update_publisher(*, actor: Actor, publisher: Publisher, changes: PublisherChanges) -> Publisher:
     """Change a publisher; a new country updates the effective origin of its models and their descendants."""
     with transaction.atomic():
+        origin.lock_lineage()
+        _refuse_parent_cycle(publisher, changes.get("parent"))
         publisher, changed = update_validated(
             actor=actor, instance=publisher, changes=changes, allowed=set(PublisherChanges.__annotations__)
         )
@@ -53,9 +56,22 @@ def update_publisher(*, actor: Actor, publisher: Publisher, changes: PublisherCh
         return publisher
 
 
+def _refuse_parent_cycle(publisher: Publisher, parent: Publisher | None) -> None:
+    ancestor_id, seen = (parent.pk if parent else None), set()
+    while ancestor_id is not None and ancestor_id not in seen:
+        if ancestor_id == publisher.pk:
+            raise ValidationError({"parent": "a publisher cannot be its own parent, directly or through others"})
+        seen.add(ancestor_id)
+        ancestor_id = Publisher.objects.filter(pk=ancestor_id).values_list("parent_id", flat=True).first()
+
+
 def delete_publisher(*, actor: Actor, publisher: Publisher) -> None:
-    """Delete a publisher that no model refers to (the database refuses otherwise)."""
+    """Delete a publisher that no model refers to, with its namespaces (each logged)."""
     with transaction.atomic():
+        if AIModel.objects.filter(publisher=publisher).exists():
+            raise ValidationError("the publisher has models: move them to another publisher first")
+        for namespace in PublisherNamespace.objects.filter(publisher=publisher):
+            delete_logged(actor=actor, instance=namespace, message=f"deleted with {publisher}")
         delete_logged(actor=actor, instance=publisher)
 
 
@@ -77,6 +93,7 @@ def move_namespace(
     of unknown country: the models take the owner's country, and their descendants follow.
     """
     with transaction.atomic():
+        origin.lock_lineage()
         previous_owner = namespace.publisher_id
         namespace, _ = update_validated(
             actor=actor,

@@ -1,0 +1,37 @@
+"""``manage.py create_token --name NAME --role ROLE [--team TEAM] [--expires DAYS]``."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from core.changelog import Actor
+from core.models import Role
+from core.tokens import issue_token
+
+
+class Command(BaseCommand):
+    """Prints the new token alone on the last line: it is shown this once, and only its digest is kept."""
+
+    help = "Create an API token; its secret is printed once, on the last line."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--role", required=True, choices=Role.values)
+        parser.add_argument("--team", default="")
+        parser.add_argument("--expires", type=int, metavar="DAYS", help="days until it stops working")
+
+    def handle(self, *args: Any, name: str, role: str, team: str, expires: int | None, **options: Any) -> None:
+        if expires is not None and expires < 1:
+            raise CommandError("--expires: give a number of days of at least 1")
+        try:
+            issued = issue_token(
+                actor=Actor.system("create_token"), name=name, role=role, team=team, expires_in_days=expires
+            )
+        except ValidationError as error:
+            raise CommandError(
+                "; ".join(f"--{field}: {' '.join(m)}" for field, m in error.message_dict.items())
+            ) from None
+        expiry = issued.token.expires_at.isoformat(timespec="seconds") if issued.token.expires_at else "never"
+        self.stdout.write(f"Token {name!r}: role {role}, team {team or '-'}, expires {expiry}. It is shown only now:")
+        self.stdout.write(issued.secret)
