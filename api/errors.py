@@ -4,6 +4,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -40,6 +41,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     """DRF's handler, re-shaped as problem details; an unexpected error is logged and answered 500."""
     if isinstance(exc, DjangoValidationError):  # a service refused the input
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
+    if isinstance(exc, RequestDataTooBig):
+        return problem(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "the request body is larger than the server accepts")
     response = exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled error in an API view", exc_info=exc)

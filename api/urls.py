@@ -2,9 +2,25 @@
 
 from rest_framework.routers import DefaultRouter
 
+from api.inventory_views import (
+    ArtifactViewSet,
+    ChangeLogViewSet,
+    DeploymentViewSet,
+    LicenseViewSet,
+    ModelViewSet,
+    PublisherViewSet,
+    RevisionViewSet,
+)
 from api.views import JobViewSet
 
 router = DefaultRouter()
+router.register("models", ModelViewSet, basename="model")
+router.register("revisions", RevisionViewSet, basename="revision")
+router.register("artifacts", ArtifactViewSet, basename="artifact")
+router.register("publishers", PublisherViewSet, basename="publisher")
+router.register("licenses", LicenseViewSet, basename="license")
+router.register("deployments", DeploymentViewSet, basename="deployment")
+router.register("changes", ChangeLogViewSet, basename="change")
 router.register("jobs", JobViewSet, basename="job")
 
 urlpatterns = router.urls

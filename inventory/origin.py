@@ -23,6 +23,7 @@ class ParentRef:
 
     parent_id: int | None
     reference: str
+    relation: str
 
 
 @dataclass
@@ -66,11 +67,12 @@ def load_ancestry(model_ids: set[int], depth: int) -> LineageGraph:
         if not frontier:
             break
         edges = LineageEdge.objects.filter(child_id__in=frontier).values_list(
-            "child_id", "parent_id", "parent_source", "parent_upstream_id"
+            "child_id", "parent_id", "parent_source", "parent_upstream_id", "relation"
         )
         discovered: set[int] = set()
-        for child_id, parent_id, parent_source, parent_upstream_id in edges:
-            graph.parents.setdefault(child_id, []).append(ParentRef(parent_id, f"{parent_source}:{parent_upstream_id}"))
+        for child_id, parent_id, parent_source, parent_upstream_id, relation in edges:
+            reference = f"{parent_source}:{parent_upstream_id}"
+            graph.parents.setdefault(child_id, []).append(ParentRef(parent_id, reference, relation))
             if parent_id is not None and parent_id not in nodes:
                 discovered.add(parent_id)
         nodes |= discovered

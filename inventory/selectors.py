@@ -2,11 +2,13 @@
 
 from django.db.models import QuerySet
 
+from inventory import origin
 from inventory.models import (
     UNKNOWN_COUNTRY,
     AIModel,
     License,
     LicenseAlias,
+    LineageEdge,
     ModelAlias,
     Publisher,
     PublisherNamespace,
@@ -31,19 +33,27 @@ def publisher_of_namespace(*, source: str, namespace: str) -> Publisher | None:
     return found.publisher if found else None
 
 
+def models_for_listing() -> QuerySet[AIModel]:
+    """Models with everything a list shows, in a fixed number of queries whatever the page size."""
+    return AIModel.objects.select_related("publisher", "declared_license").prefetch_related(
+        "origin_countries", "inherited_licenses", "revisions"
+    )
+
+
 def models_with_origin(country: str) -> QuerySet[AIModel]:
     """Models whose effective origin includes ``country`` (an ISO code or "unknown"): one indexed query."""
     return AIModel.objects.filter(origin_countries__country=country if country == UNKNOWN_COUNTRY else country.upper())
 
 
 def effective_origin(model: AIModel) -> list[str]:
-    """The model's effective origin as sorted codes, "unknown" last."""
-    countries = set(model.origin_countries.values_list("country", flat=True))
+    """The model's effective origin as sorted codes, "unknown" last (uses prefetched rows when present)."""
+    countries = {row.country for row in model.origin_countries.all()}
     return sorted(countries - {UNKNOWN_COUNTRY}) + ([UNKNOWN_COUNTRY] if UNKNOWN_COUNTRY in countries else [])
 
 
 def latest_revision(model: AIModel) -> Revision | None:
-    return model.revisions.order_by("-created_at", "-id").first()
+    """The newest recorded revision (uses prefetched revisions when present)."""
+    return next(iter(model.revisions.all()), None)  # Revision's default order: newest first
 
 
 def model_purl(model: AIModel, revision: Revision | None = None) -> str:
@@ -62,3 +72,56 @@ def license_for_hub(*, license_id: str, license_name: str = "") -> License | Non
         return None
     found = LicenseAlias.objects.filter(alias__iexact=alias).select_related("license").first()
     return found.license if found else None
+
+
+def _node(graph_label: str, country: str, relation: str, depth: int, model_id: int | None) -> dict[str, object]:
+    return {"id": model_id, "model": graph_label, "relation": relation, "depth": depth, "country": country}
+
+
+def lineage_of(model: AIModel) -> dict[str, object]:
+    """Ancestors (breadth first, up to the depth bound) and descendants of a model, each with the
+    relation that links it, its depth and its publisher's country; plus the derived facts."""
+    depth = origin.max_depth()
+    graph = origin.load_ancestry({model.id}, depth)
+    ancestors, level, queue = [], {model.id: 0}, [model.id]
+    for node in queue:
+        for ref in graph.parents.get(node, []):
+            if ref.parent_id is None or ref.parent_id in level or level[node] == depth:
+                continue
+            level[ref.parent_id] = level[node] + 1
+            queue.append(ref.parent_id)
+            ancestors.append(
+                _node(
+                    graph.label[ref.parent_id],
+                    graph.country[ref.parent_id],
+                    ref.relation,
+                    level[ref.parent_id],
+                    ref.parent_id,
+                )
+            )
+    descendants, seen, frontier = [], {model.id}, {model.id}
+    for current in range(1, depth + 1):
+        edges = (
+            LineageEdge.objects.filter(parent_id__in=frontier)
+            .exclude(child_id__in=seen)
+            .select_related("child__publisher")
+            .order_by("child__upstream_id")
+        )
+        frontier = set()
+        for edge in edges:
+            if edge.child_id in frontier:
+                continue
+            frontier.add(edge.child_id)
+            country = (edge.child.publisher.country if edge.child.publisher else "") or UNKNOWN_COUNTRY
+            descendants.append(_node(str(edge.child), country, edge.relation, current, edge.child_id))
+        seen |= frontier
+        if not frontier:
+            break
+    return {
+        "ancestors": ancestors,
+        "descendants": descendants,
+        "effective_origin": effective_origin(model),
+        "inherited_licenses": sorted(model.inherited_licenses.values_list("key", flat=True)),
+        "license_mismatch": model.license_mismatch,
+        "cuts": model.lineage_cuts,
+    }

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "core",
@@ -166,9 +167,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.LimitOffsetOrCursor",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "api.errors.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerCallerThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
@@ -180,7 +182,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_problem_responses",
+    ],
 }
+
+# Requests per caller (token, person or address) and period: N/sec, N/min, N/hour or N/day.
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "1200/min")
+# Larger request bodies are refused with 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024)
 
 # --- Background work ------------------------------------------------------------------------------
 EMBEDDED_BROKER_DIR = DATA_DIR / "broker"

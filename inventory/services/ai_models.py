@@ -97,6 +97,9 @@ def register_model(
     try:
         with transaction.atomic():
             origin.lock_lineage()
+            raced = find_model(source=source, upstream_id=upstream_id)  # registered while we waited
+            if raced is not None:
+                return raced, False
             if publisher is None:
                 publisher = _publisher_for_namespace(actor=actor, source=source, namespace=upstream_id.split("/")[0])
             model = create_validated(
