@@ -188,6 +188,16 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Shared by every process when it is Redis (request budgets count across gunicorn workers then);
+# in-process memory by default.
+_cache_url = env_str("CACHE_URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+    if _cache_url
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+if _cache_url and not _cache_url.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL, got {_cache_url!r}")
 # Requests per caller (token, person or address) and period: N/sec, N/min, N/hour or N/day.
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "1200/min")
 # Larger request bodies are refused with 413.

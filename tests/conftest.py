@@ -73,3 +73,13 @@ def admin_credentials(transactional_db: None) -> tuple[str, str]:
     password = "a-long-test-password"
     get_user_model().objects.create_superuser(username="root", email="", password=password)
     return "root", password
+
+
+@pytest.fixture
+def catalogue_loaded(transactional_db: None) -> None:
+    """The shipped catalogue, for transactional tests: the flush after each of them empties every
+    table, the data migration's rows included."""
+    from core.changelog import Actor
+    from inventory.catalogue import apply_catalogue, shipped_catalogue
+
+    apply_catalogue(actor=Actor.system("catalogue"), catalogue=shipped_catalogue())

@@ -11,7 +11,7 @@ def examples() -> list[str]:
     return re.findall(r"```sh\n(.*?)```", (PROJECT_DIR / "docs" / "api.md").read_text(), flags=re.DOTALL)
 
 
-def test_the_walk_through_runs_as_documented(web, transactional_db, service_env):
+def test_the_walk_through_runs_as_documented(web, catalogue_loaded, service_env):
     _, base_url = web
     blocks = examples()
     assert len(blocks) >= 5

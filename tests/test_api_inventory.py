@@ -1,6 +1,7 @@
 """The inventory API: idempotent registration, ETags, lineage, deployments, filters, paging, limits."""
 
 import itertools
+import re
 
 import pytest
 from django.db import connection
@@ -211,3 +212,44 @@ def test_the_schema_documents_problem_responses_for_every_route(api):
             assert "401" in operation["responses"], (path, method)
             problem = operation["responses"]["401"]["content"]
             assert "application/problem+json" in problem
+
+
+def test_each_caller_has_its_own_request_budget(api, client_factory, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.API_RATE_LIMIT = "2/min"
+    other = client_factory()
+
+    answers = [api.get("/api/v1/licenses/").status_code for _ in range(3)]
+
+    assert answers == [200, 200, 429]
+    limited = api.get("/api/v1/licenses/")
+    assert limited["Content-Type"] == "application/problem+json"
+    assert int(limited["Retry-After"]) > 0
+    assert other.get("/api/v1/licenses/").status_code == 200, "another token has its own budget"
+    cache.clear()
+
+
+@pytest.fixture
+def client_factory():
+    from django.test import Client
+
+    def make() -> Client:
+        secret = issue_token(actor=Actor.system("test"), name="second-caller", role="viewer").secret
+        return Client(headers={"Authorization": f"Bearer {secret}"})
+
+    return make
+
+
+def test_every_api_route_is_in_the_schema(api):
+    from django.urls import reverse
+
+    from tests.test_api_matrix import api_routes
+
+    schema_paths = set(api.get(reverse("schema") + "?format=json").json()["paths"])
+    for name, pattern in api_routes().items():
+        if name == "api-root":
+            continue
+        path = "/api/v1/" + re.sub(r"\(\?P<(\w+)>[^)]+\)", r"{\1}", str(pattern.pattern)).strip("^$")
+        assert path.replace("{pk}", "{id}") in schema_paths, (name, path)  # the schema names pk "id"

@@ -179,3 +179,12 @@ def test_an_empty_secret_counts_as_unset(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_TOKEN", "")
     monkeypatch.setenv("HF_TOKEN_FILE", str(tmp_path / "token"))
     assert env_secret("HF_TOKEN") == "from-file"
+
+
+def test_a_redis_cache_url_shares_the_cache_and_anything_else_is_refused(tmp_path):
+    cache = read_setting("settings.CACHES['default']", {"CACHE_URL": "redis://127.0.0.1:6379/1"}, tmp_path)
+    assert cache == {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/1"}
+    assert "LocMemCache" in read_setting("settings.CACHES['default']['BACKEND']", {}, tmp_path)
+    refused = run_python("pass", {"CACHE_URL": "memcached://x"}, tmp_path)
+    assert refused.returncode != 0
+    assert "CACHE_URL must be a redis:// URL" in refused.stderr

@@ -135,17 +135,16 @@ def _link_waiting_edges(*, actor: Actor, model: AIModel, source: str, upstream_i
         parent__isnull=True, parent_source=source, parent_upstream_id__iexact=upstream_id
     )
     for edge in waiting:
-        before = changelog.snapshot(edge)
-        edge.parent = model
+        _log_new_parent(actor=actor, edge=edge, parent=model, message="parent registered")
         edge.save(update_fields=["parent"])
-        changelog.record(
-            actor=actor,
-            action="update",
-            instance=edge,
-            before=before,
-            after=changelog.snapshot(edge),
-            message="parent registered",
-        )
+
+
+def _log_new_parent(*, actor: Actor, edge: LineageEdge, parent: AIModel | None, message: str) -> None:
+    before = changelog.snapshot(edge)
+    edge.parent = parent
+    changelog.record(
+        actor=actor, action="update", instance=edge, before=before, after=changelog.snapshot(edge), message=message
+    )
 
 
 def update_model(*, actor: Actor, model: AIModel, changes: ModelChanges) -> AIModel:
@@ -200,16 +199,7 @@ def delete_model(*, actor: Actor, model: AIModel) -> None:
                 for row in rows
             ]
         )
-        for edge in LineageEdge.objects.filter(parent=model):
-            before = changelog.snapshot(edge)
-            edge.parent = None
-            changelog.record(
-                actor=actor,
-                action="update",
-                instance=edge,
-                before=before,
-                after=changelog.snapshot(edge),
-                message=f"parent {model} deleted",
-            )
+        for edge in LineageEdge.objects.filter(parent=model):  # the database unlinks them (SET NULL)
+            _log_new_parent(actor=actor, edge=edge, parent=None, message=f"parent {model} deleted")
         delete_logged(actor=actor, instance=model)
         origin.recompute(actor=actor, model_ids=children)
