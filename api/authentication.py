@@ -60,6 +60,13 @@ class Principal:
     role: str
     team: str
 
+    def limited_to_team(self) -> bool:
+        """A caller with a team (and no admin role) acts on that team's objects only."""
+        return bool(self.team) and self.role != Role.ADMIN
+
+    def may_touch(self, team: str) -> bool:
+        return not self.limited_to_team() or team == self.team
+
 
 def _user_principal(user: AbstractBaseUser) -> Principal:
     if user.is_superuser:

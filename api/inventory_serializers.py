@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from api.inputs import model_reference, text
+from api.inputs import StrictSerializer, model_reference, text
 from core.models import ChangeLogEntry
 from inventory.models import AIModel, Artifact, Deployment, License, Publisher, Revision, Source
 from inventory.purls import ModelReference
@@ -89,7 +89,7 @@ class ModelSerializer(serializers.ModelSerializer):
         }
 
 
-class ModelRegistrationSerializer(serializers.Serializer):
+class ModelRegistrationSerializer(StrictSerializer):
     """Register a model by ``reference`` (purl or short form), or by ``source`` and ``upstream_id``."""
 
     reference = text(300, required=False)
@@ -114,7 +114,7 @@ class ModelRegistrationSerializer(serializers.Serializer):
         return ModelReference(data["source"], data["upstream_id"], data.get("revision"))
 
 
-class ModelChangeSerializer(serializers.Serializer):
+class ModelChangeSerializer(StrictSerializer):
     """The facts of a model that people and tools may correct."""
 
     publisher = serializers.SlugRelatedField(slug_field="name", queryset=Publisher.objects.all(), required=False)
@@ -176,7 +176,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class DeploymentRegistrationSerializer(serializers.Serializer):
+class DeploymentRegistrationSerializer(StrictSerializer):
     """Register where a model runs: the model by reference, pinned by ``revision`` or ``@revision``."""
 
     model = text(300)

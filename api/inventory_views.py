@@ -27,8 +27,9 @@ from api.inventory_serializers import (
     RevisionSerializer,
 )
 from api.permissions import requires
-from core.access import Capability
-from core.models import ChangeLogEntry, Role
+from api.throttling import ThrottleFirst
+from core.access import Capability, role_can
+from core.models import ChangeLogEntry
 from inventory.filters import ModelFilter
 from inventory.models import AIModel, Artifact, Deployment, License, Publisher, PublisherNamespace, Revision
 from inventory.selectors import find_model, lineage_of, models_for_listing
@@ -37,13 +38,19 @@ from inventory.services import ai_models, deployments, revisions
 READ = requires(Capability.READ)
 
 
+def if_match(header: str, current: str) -> bool:
+    """RFC 9110 If-Match: ``*``, or a list of tags one of which is the current one (weak ones too)."""
+    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+    return "*" in tags or current in tags
+
+
 def etag_of(model: AIModel) -> str:
     """Changes with every write to the model's own fields (what PATCH may change)."""
     stamp = f"{model.pk}:{model.updated_at.isoformat()}"
     return f'"{hashlib.sha256(stamp.encode()).hexdigest()[:32]}"'
 
 
-class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ModelViewSet(ThrottleFirst, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Models: list with filters, read, register (idempotent), correct (PATCH with If-Match), lineage."""
 
     serializer_class = ModelSerializer
@@ -70,10 +77,11 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         registration = ModelRegistrationSerializer(data=request.data)
         registration.is_valid(raise_exception=True)
         reference = registration.validated_data
-        actor = principal_of(request).actor
+        principal = principal_of(request)
+        actor = principal.actor
         with transaction.atomic():
             model, created = ai_models.register_model(
-                actor=actor, source=reference.source, upstream_id=reference.upstream_id
+                actor=actor, source=reference.source, upstream_id=reference.upstream_id, team=principal.team
             )
             if reference.revision:
                 revisions.add_revision(actor=actor, model=model, revision=reference.revision)
@@ -89,22 +97,18 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         """Correct a model's facts; needs ``If-Match`` with its current ETag (412 when stale)."""
         model = self.get_object()
         principal = principal_of(request)
-        if principal.role != Role.ADMIN and principal.team and model.team != principal.team:
+        if not principal.may_touch(model.team):
             raise PermissionDenied(f"your team ({principal.team}) may edit only its own models")
         changes = ModelChangeSerializer(data=request.data, partial=True)
         changes.is_valid(raise_exception=True)
-        if (
-            principal.role != Role.ADMIN
-            and principal.team
-            and changes.validated_data.get("team", principal.team) != principal.team
-        ):
+        if not principal.may_touch(changes.validated_data.get("team", model.team)):
             raise PermissionDenied("a model cannot be handed to another team")
         expected = request.headers.get("If-Match")
         if not expected:
             return problem(status.HTTP_428_PRECONDITION_REQUIRED, "send If-Match with the ETag from GET")
         with transaction.atomic():
             current = AIModel.objects.select_for_update().get(pk=model.pk)
-            if expected != etag_of(current):
+            if not if_match(expected, etag_of(current)):
                 return problem(status.HTTP_412_PRECONDITION_FAILED, "the model changed since you read it; GET it again")
             ai_models.update_model(actor=principal.actor, model=current, changes=changes.validated_data)
         model = models_for_listing().get(pk=model.pk)
@@ -116,7 +120,7 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(lineage_of(self.get_object()))
 
 
-class PublisherViewSet(viewsets.ReadOnlyModelViewSet):
+class PublisherViewSet(ThrottleFirst, viewsets.ReadOnlyModelViewSet):
     """Publishers with their countries and hub namespaces."""
 
     serializer_class = PublisherSerializer
@@ -130,7 +134,7 @@ class PublisherViewSet(viewsets.ReadOnlyModelViewSet):
     )
 
 
-class LicenseViewSet(viewsets.ReadOnlyModelViewSet):
+class LicenseViewSet(ThrottleFirst, viewsets.ReadOnlyModelViewSet):
     """The license catalogue."""
 
     serializer_class = LicenseSerializer
@@ -140,7 +144,7 @@ class LicenseViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = License.objects.prefetch_related("aliases").order_by("key", "id")
 
 
-class RevisionViewSet(viewsets.ReadOnlyModelViewSet):
+class RevisionViewSet(ThrottleFirst, viewsets.ReadOnlyModelViewSet):
     """Revisions with their artifacts."""
 
     serializer_class = RevisionSerializer
@@ -150,7 +154,7 @@ class RevisionViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Revision.objects.select_related("model").prefetch_related("artifacts").order_by("-created_at", "-id")
 
 
-class ArtifactViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class ArtifactViewSet(ThrottleFirst, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Which models and revisions carry a file: ``?sha256=``."""
 
     serializer_class = ArtifactLocationSerializer
@@ -161,7 +165,7 @@ class ArtifactViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class DeploymentFilter(filters.FilterSet):
-    model = filters.NumberFilter(field_name="revision__model_id")
+    model = filters.NumberFilter(field_name="revision__model_id", min_value=1, max_value=2**63 - 1)
     active = filters.BooleanFilter()
 
     class Meta:
@@ -169,7 +173,7 @@ class DeploymentFilter(filters.FilterSet):
         fields = ["system", "environment", "team"]
 
 
-class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DeploymentViewSet(ThrottleFirst, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Deployments: register or refresh (idempotent on system, environment, revision), list, retire."""
 
     serializer_class = DeploymentSerializer
@@ -190,7 +194,19 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         model = find_model(source=reference.source, upstream_id=reference.upstream_id)
         if model is None:
             raise ValidationError({"model": "not in the inventory: register it with POST /api/v1/models/ first"})
-        actor = principal_of(request).actor
+        principal = principal_of(request)
+        team = data["team"] or (principal.team if principal.limited_to_team() else "")
+        if not principal.may_touch(team):
+            raise PermissionDenied(f"your team ({principal.team}) may register only its own deployments")
+        existing = Deployment.objects.filter(
+            revision__model=model,
+            revision__revision=reference.revision.lower() if model.source == "huggingface" else reference.revision,
+            system=data["system"],
+            environment=data["environment"],
+        ).first()
+        if existing is not None and not principal.may_touch(existing.team):
+            raise PermissionDenied(f"this deployment belongs to team {existing.team!r}")
+        actor = principal.actor
         with transaction.atomic():
             revision, _ = revisions.add_revision(actor=actor, model=model, revision=reference.revision)
             deployment, created = deployments.record_deployment(
@@ -198,7 +214,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                 revision=revision,
                 system=data["system"],
                 environment=data["environment"],
-                team=data["team"],
+                team=team,
             )
         body = self.get_serializer(self.get_queryset().get(pk=deployment.pk)).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -206,7 +222,11 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["post"])
     def retire(self, request: Request, pk: str | None = None) -> Response:
         """Mark the deployment as no longer running."""
-        deployment = deployments.retire_deployment(actor=principal_of(request).actor, deployment=self.get_object())
+        principal = principal_of(request)
+        deployment = self.get_object()
+        if not principal.may_touch(deployment.team):
+            raise PermissionDenied(f"this deployment belongs to team {deployment.team!r}")
+        deployment = deployments.retire_deployment(actor=principal.actor, deployment=deployment)
         return Response(self.get_serializer(self.get_queryset().get(pk=deployment.pk)).data)
 
 
@@ -219,11 +239,19 @@ class ChangeLogFilter(filters.FilterSet):
         fields = ["object_type", "object_id", "actor_kind", "actor_id", "actor_name", "request_id", "action"]
 
 
-class ChangeLogViewSet(viewsets.ReadOnlyModelViewSet):
+class ChangeLogViewSet(ThrottleFirst, viewsets.ReadOnlyModelViewSet):
     """The change log, read-only: filter by object, actor, request and time."""
 
     serializer_class = ChangeLogEntrySerializer
     permission_classes = [READ]
     filter_backends = [filters.DjangoFilterBackend]
     filterset_class = ChangeLogFilter
-    queryset = ChangeLogEntry.objects.order_by("-created_at", "-id")
+
+    # Who holds which token or role is for admins to see.
+    ADMIN_ONLY_TYPES = ("core.apitoken", "core.useraccess")
+
+    def get_queryset(self) -> QuerySet[ChangeLogEntry]:
+        entries = ChangeLogEntry.objects.order_by("-created_at", "-id")
+        if not role_can(principal_of(self.request).role, Capability.ADMINISTER):
+            entries = entries.exclude(object_type__in=self.ADMIN_ONLY_TYPES)
+        return entries

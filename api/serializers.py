@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from api.inputs import StrictSerializer
 from core.models import Job
 from core.worker_check import MAX_HOLD_SECONDS
 
@@ -35,7 +36,7 @@ class JobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WorkerCheckSerializer(serializers.Serializer):
+class WorkerCheckSerializer(StrictSerializer):
     """Input of a worker check: how long the job holds its worker (default 0)."""
 
     hold_seconds = serializers.FloatField(required=False, default=0, min_value=0, max_value=MAX_HOLD_SECONDS)

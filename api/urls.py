@@ -1,5 +1,6 @@
 """URLs of the REST API, mounted under /api/v1/."""
 
+from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
 from api.inventory_views import (
@@ -11,7 +12,7 @@ from api.inventory_views import (
     PublisherViewSet,
     RevisionViewSet,
 )
-from api.views import JobViewSet
+from api.views import JobViewSet, unknown_route
 
 router = DefaultRouter()
 router.register("models", ModelViewSet, basename="model")
@@ -23,4 +24,4 @@ router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("changes", ChangeLogViewSet, basename="change")
 router.register("jobs", JobViewSet, basename="job")
 
-urlpatterns = router.urls
+urlpatterns = [*router.urls, re_path(r"^.*$", unknown_route)]

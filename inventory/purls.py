@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from packageurl import PackageURL
 
 from inventory.models import Source
-from inventory.validators import validate_upstream_id
+from inventory.validators import has_control_characters, validate_upstream_id
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,9 @@ def _from_short_form(text: str) -> ModelReference:
 
 def parse_reference(text: str) -> ModelReference:
     """A purl or ``<source>:<namespace>/<name>[@<revision>]``; ValidationError says what is wrong."""
-    if any(ord(character) < 32 or ord(character) == 127 for character in text):
+    if has_control_characters(text):
         raise ValidationError("model references must not contain control characters")
-    if text.startswith("pkg:"):
-        return _from_purl(text)
-    return _from_short_form(text)
+    reference = _from_purl(text) if text.startswith("pkg:") else _from_short_form(text)
+    if has_control_characters(reference.upstream_id + (reference.revision or "")):  # percent-decoded parts
+        raise ValidationError("model references must not contain control characters")
+    return reference

@@ -1,6 +1,7 @@
 """Field validators of the inventory."""
 
 import re
+import unicodedata
 
 import pycountry
 from django.core.exceptions import ValidationError
@@ -25,11 +26,18 @@ def validate_license_key(value: str) -> None:
         raise ValidationError(f"{value!r} is neither an SPDX license id nor a LicenseRef- id")
 
 
+def has_control_characters(value: str) -> bool:
+    """Control or format characters (C0, C1, DEL, bidirectional overrides...): never part of a name."""
+    return any(unicodedata.category(character) in {"Cc", "Cf"} for character in value)
+
+
 def validate_upstream_id(value: str) -> None:
-    """``namespace/name``, without spaces or further slashes."""
+    """``namespace/name``, without spaces, control characters or further slashes."""
     parts = value.split("/")
     if len(parts) != 2 or not all(parts) or any(character.isspace() for character in value):
         raise ValidationError(f"{value!r} is not of the form namespace/name")
+    if has_control_characters(value):
+        raise ValidationError("model ids must not contain control characters")
 
 
 def validate_tags(value: object) -> None:

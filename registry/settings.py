@@ -170,6 +170,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.LimitOffsetOrCursor",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "api.errors.problem_exception_handler",
+    # JSON in and out: other request bodies get 415, and errors are never HTML pages.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Checked first by every API view (api.throttling.ThrottleFirst), not after permissions.
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerCallerThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

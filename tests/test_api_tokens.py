@@ -105,7 +105,9 @@ def test_revoked_and_expired_tokens_stop_working_at_once(client):
 def test_the_change_log_records_the_token_as_the_actor_of_its_writes(client):
     issued = issue_token(actor=ADMIN, name="ops-bot", role="admin")
 
-    response = client.post("/api/v1/jobs/worker-check/", headers=bearer(issued.secret))
+    response = client.post(
+        "/api/v1/jobs/worker-check/", {}, content_type="application/json", headers=bearer(issued.secret)
+    )
 
     assert response.status_code == 202
     row = ChangeLogEntry.objects.get(object_type="core.job")

@@ -75,7 +75,7 @@ def test_invalid_input_is_a_problem_naming_the_field_and_stores_nothing(client, 
 
 
 def test_jobs_are_listed_for_signed_in_users_only(client, operator):
-    client.post(WORKER_CHECK)
+    client.post(WORKER_CHECK, {}, content_type="application/json")
 
     listed = client.get("/api/v1/jobs/").json()
     client.logout()

@@ -91,6 +91,8 @@ def register_model(
         validate_upstream_id(upstream_id)
     except ValidationError as error:
         raise ValidationError({"upstream_id": error.messages}) from None
+    if len(upstream_id.split("/")[0]) > Publisher._meta.get_field("name").max_length:
+        raise ValidationError({"upstream_id": "the namespace is longer than 100 characters"})
     existing = find_model(source=source, upstream_id=upstream_id)
     if existing is not None:
         return existing, False

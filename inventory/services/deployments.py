@@ -34,6 +34,8 @@ def record_deployment(
 
 def retire_deployment(*, actor: Actor, deployment: Deployment) -> Deployment:
     """Mark a deployment as no longer running (kept for the record)."""
+    if not deployment.active:
+        return deployment  # retired already: nothing to change
     with transaction.atomic():
         retired, _ = update_validated(
             actor=actor,
