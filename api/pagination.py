@@ -9,11 +9,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 
-class LimitOffset(LimitOffsetPagination):
-    default_limit = 50
-    max_limit = 500
-
-
 class Cursor(CursorPagination):
     page_size_query_param = "limit"
     page_size = 50
