@@ -59,6 +59,7 @@ class Principal:
     actor: Actor
     role: str
     team: str
+    person: AbstractBaseUser | None = None  # the person calling, when it is one (not a token)
 
     def limited_to_team(self) -> bool:
         """A caller with a team (and no admin role) acts on that team's objects only."""
@@ -70,10 +71,10 @@ class Principal:
 
 def _user_principal(user: AbstractBaseUser) -> Principal:
     if user.is_superuser:
-        return Principal(actor=Actor.for_user(user), role=Role.ADMIN, team="")
+        return Principal(actor=Actor.for_user(user), role=Role.ADMIN, team="", person=user)
     access = UserAccess.objects.filter(user=user).first()
     role, team = (access.role, access.team) if access else (Role.VIEWER, "")
-    return Principal(actor=Actor.for_user(user), role=role, team=team)
+    return Principal(actor=Actor.for_user(user), role=role, team=team, person=user)
 
 
 def principal_of(request: Request) -> Principal | None:

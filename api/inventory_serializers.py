@@ -56,9 +56,10 @@ class ModelSerializer(serializers.ModelSerializer):
     class Meta:
         model = AIModel
         fields = [
-            "id", "purl", "source", "upstream_id", "publisher", "license", "effective_origin",
+            "id", "purl", "source", "upstream_id", "publisher", "license", "upstream_license", "effective_origin",
             "inherited_licenses", "license_mismatch", "lineage_cuts", "audit_status", "refresh_state",
-            "task", "library", "architecture", "parameter_count", "gated", "description", "tags", "team", "links",
+            "refreshed_at", "refresh_error", "task", "library", "architecture", "parameter_count", "gated",
+            "description", "tags", "team", "links",
         ]  # fmt: skip
 
     def get_purl(self, model: AIModel) -> str:
@@ -87,6 +88,15 @@ class ModelSerializer(serializers.ModelSerializer):
             "lineage": reverse("model-lineage", args=[model.pk], request=request),
             "revisions": reverse("revision-list", request=request) + f"?model={model.pk}",
         }
+
+
+class ModelRegistrationResultSerializer(ModelSerializer):
+    """The registered model, with the link of the refresh its registration started (or joined)."""
+
+    refresh_job = serializers.URLField(read_only=True, allow_null=True)
+
+    class Meta(ModelSerializer.Meta):
+        fields = [*ModelSerializer.Meta.fields, "refresh_job"]
 
 
 class ModelRegistrationSerializer(StrictSerializer):

@@ -6,11 +6,13 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from api.authentication import principal_of
 from api.errors import problem
@@ -21,6 +23,7 @@ from api.inventory_serializers import (
     DeploymentSerializer,
     LicenseSerializer,
     ModelChangeSerializer,
+    ModelRegistrationResultSerializer,
     ModelRegistrationSerializer,
     ModelSerializer,
     PublisherSerializer,
@@ -31,7 +34,17 @@ from api.throttling import ThrottleFirst
 from core.access import Capability, role_can
 from core.models import ChangeLogEntry
 from inventory.filters import ModelFilter
-from inventory.models import AIModel, Artifact, Deployment, License, Publisher, PublisherNamespace, Revision
+from inventory.models import (
+    AIModel,
+    Artifact,
+    Deployment,
+    License,
+    Publisher,
+    PublisherNamespace,
+    RefreshState,
+    Revision,
+)
+from inventory.refresh.jobs import request_refresh
 from inventory.selectors import find_model, lineage_of, models_for_listing
 from inventory.services import ai_models, deployments, revisions
 
@@ -72,8 +85,13 @@ class ModelViewSet(ThrottleFirst, mixins.ListModelMixin, mixins.RetrieveModelMix
         model = self.get_object()
         return Response(self.get_serializer(model).data, headers={"ETag": etag_of(model)})
 
+    @extend_schema(
+        request=ModelRegistrationSerializer,
+        responses={201: ModelRegistrationResultSerializer, 200: ModelRegistrationResultSerializer},
+    )
     def create(self, request: Request) -> Response:
-        """Register a model; 201 when new, 200 with the same model when it exists."""
+        """Register a model; 201 when new, 200 with the same model when it exists. A hub model's
+        refresh starts (when new, or not refreshed successfully yet): ``refresh_job`` links to it."""
         registration = ModelRegistrationSerializer(data=request.data)
         registration.is_valid(raise_exception=True)
         reference = registration.validated_data
@@ -85,8 +103,14 @@ class ModelViewSet(ThrottleFirst, mixins.ListModelMixin, mixins.RetrieveModelMix
             )
             if reference.revision:
                 revisions.add_revision(actor=actor, model=model, revision=reference.revision)
+            refresh = (
+                request_refresh(actor=actor, model=model, requested_by=principal.person)
+                if created or model.refresh_state != RefreshState.OK
+                else None
+            )
         model = models_for_listing().get(pk=model.pk)
         body = self.get_serializer(model).data
+        body["refresh_job"] = reverse("job-detail", args=[refresh.pk], request=request) if refresh else None
         return Response(
             body,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

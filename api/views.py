@@ -31,9 +31,8 @@ class JobViewSet(ThrottleFirst, mixins.ListModelMixin, mixins.RetrieveModelMixin
         params = WorkerCheckSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         principal = principal_of(request)
-        requested_by = request.user if principal.actor.kind == "user" else None
         job = start_job(
-            actor=principal.actor, kind="worker_check", params=params.validated_data, requested_by=requested_by
+            actor=principal.actor, kind="worker_check", params=params.validated_data, requested_by=principal.person
         )
         body = self.get_serializer(job).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})

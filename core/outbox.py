@@ -8,8 +8,6 @@ it, which makes the second copy of a message that was handed over twice a no-op.
 
 import enum
 import logging
-import os
-import socket
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.models import OutboxMessage
+from core.processes import process_identity, process_is_gone
 from core.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -86,31 +85,12 @@ def publish_due(*, ids: list[uuid.UUID] | None = None, limit: int = 100) -> int:
     return len(batch)
 
 
-def worker_identity() -> str:
-    """``host:pid`` of this process, recorded on the rows it claims."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _claimant_is_gone(claimed_by: str) -> bool:
-    # Only a claimant on this host can be checked; elsewhere the lease decides.
-    host, _, pid = claimed_by.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def _claimable(message: OutboxMessage) -> bool:
     if message.state in (State.PENDING, State.SENT):
         return True
     # Started, but its worker process died (killed, out of memory): the work is not done. A worker
     # on another host that died is found by its lease running out (see publish_due).
-    return message.state == State.STARTED and _claimant_is_gone(message.claimed_by)
+    return message.state == State.STARTED and process_is_gone(message.claimed_by)
 
 
 class Claim(enum.Enum):
@@ -141,7 +121,7 @@ def claim(*, message_id: str | None) -> tuple[Claim, OutboxMessage | None]:
             message.save(update_fields=["state", "last_error", "finished_at"])
             return Claim.GIVE_UP, message
         message.state = State.STARTED
-        message.claimed_by = worker_identity()
+        message.claimed_by = process_identity()
         message.run_count += 1
         message.available_at = timezone.now() + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
         message.save(update_fields=["state", "claimed_by", "run_count", "available_at"])
@@ -150,7 +130,7 @@ def claim(*, message_id: str | None) -> tuple[Claim, OutboxMessage | None]:
 
 def _owned(message_id: str) -> "models.QuerySet[OutboxMessage]":
     # Only the claimant may end its claim: after a takeover, the old process's word no longer counts.
-    return OutboxMessage.objects.filter(pk=message_id, state=State.STARTED, claimed_by=worker_identity())
+    return OutboxMessage.objects.filter(pk=message_id, state=State.STARTED, claimed_by=process_identity())
 
 
 def finish(*, message_id: str, error: str = "") -> None:

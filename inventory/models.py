@@ -204,9 +204,16 @@ class AIModel(models.Model):
     description = models.TextField(blank=True)
     tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     team = models.CharField(max_length=100, blank=True)
+    # The hub's license value as it stands ("other" gives way to its license_name): kept verbatim,
+    # so that a value the catalogue does not map stays visible as unknown rather than guessed.
+    upstream_license = models.CharField(max_length=200, blank=True)
     upstream_snapshot = models.JSONField(null=True, blank=True)
     refresh_state = models.CharField(max_length=16, choices=RefreshState.choices, default=RefreshState.PENDING)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    refresh_error = models.TextField(blank=True)
+    # The per-model refresh lock: who holds it and until when (see inventory.refresh.lease).
+    refresh_lock_owner = models.CharField(max_length=200, blank=True)
+    refresh_lock_until = models.DateTimeField(null=True, blank=True)
     audit_status = models.CharField(max_length=16, choices=AuditStatus.choices, default=AuditStatus.UNAUDITED)
     # Derived by inventory.origin, kept here so that reads need no graph walk.
     inherited_licenses = models.ManyToManyField(License, blank=True, related_name="inherited_by")
@@ -236,6 +243,7 @@ class AIModel(models.Model):
             models.Index(fields=["task"], name="model_task_idx"),
             models.Index(fields=["team"], name="model_team_idx"),
             models.Index(fields=["audit_status"], name="model_audit_status_idx"),
+            models.Index(fields=["source", "refreshed_at"], name="model_refreshed_idx"),
         ]
 
     def __str__(self) -> str:
@@ -296,6 +304,10 @@ class Revision(models.Model):
 
     model = models.ForeignKey(AIModel, on_delete=models.CASCADE, related_name="revisions")
     revision = models.CharField(max_length=100)
+    # The hub's own security scan: None when the hub reported none; False when it reported that
+    # no scan was done (its empty issue list then means "not scanned", not "clean").
+    scan_done = models.BooleanField(null=True, blank=True)
+    scan_issues = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

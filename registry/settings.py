@@ -157,6 +157,28 @@ LINEAGE_MAX_DEPTH = env_int("LINEAGE_MAX_DEPTH", 32, minimum=1)
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
 HF_TOKEN = env_secret("HF_TOKEN")
 MODELSCOPE_DOMAIN = env_str("MODELSCOPE_DOMAIN", "www.modelscope.cn")
+
+# --- Upstream refresh -----------------------------------------------------------------------------
+HF_REQUEST_TIMEOUT_SECONDS = env_float("HF_REQUEST_TIMEOUT_SECONDS", 20.0, minimum=0.1)
+# Requests in flight at once to one hub, per refresh run, and requests per second to one hub
+# across every process that shares CACHE_URL (per process without it).
+HUB_MAX_IN_FLIGHT = env_int("HUB_MAX_IN_FLIGHT", 32, minimum=1)
+HUB_REQUESTS_PER_SECOND = env_int("HUB_REQUESTS_PER_SECOND", 10, minimum=1)
+# Tries per model and run; transient errors wait REFRESH_BACKOFF_SECONDS * 2^n (with jitter, at
+# most REFRESH_BACKOFF_MAX_SECONDS); a 429 waits what its Retry-After says, unless that is longer
+# than REFRESH_MAX_RETRY_AFTER_SECONDS (the model is then left for the next run).
+REFRESH_MAX_ATTEMPTS = env_int("REFRESH_MAX_ATTEMPTS", 5, minimum=1)
+REFRESH_BACKOFF_SECONDS = env_float("REFRESH_BACKOFF_SECONDS", 1.0, minimum=0.0)
+REFRESH_BACKOFF_MAX_SECONDS = env_float("REFRESH_BACKOFF_MAX_SECONDS", 60.0, minimum=0.0)
+REFRESH_MAX_RETRY_AFTER_SECONDS = env_float("REFRESH_MAX_RETRY_AFTER_SECONDS", 300.0, minimum=0.0)
+# How long one refresh may hold a model's lock (a dead holder on this host is replaced at once),
+# and how often a refresh that waits for another one looks again.
+REFRESH_LOCK_SECONDS = env_int("REFRESH_LOCK_SECONDS", 900, minimum=1)
+REFRESH_LOCK_POLL_SECONDS = env_float("REFRESH_LOCK_POLL_SECONDS", 0.5, minimum=0.01)
+# The scheduled refresh looks for stale models this often; a model is stale once its last
+# refresh is older than REFRESH_STALE_AFTER_SECONDS (or it never had one, or it failed).
+REFRESH_EVERY_SECONDS = env_float("REFRESH_EVERY_SECONDS", 3600.0, minimum=1.0)
+REFRESH_STALE_AFTER_SECONDS = env_int("REFRESH_STALE_AFTER_SECONDS", 86400, minimum=1)
 # The repository_url qualifier in the purls of internal models (pkg:generic/...?repository_url=...).
 INTERNAL_MODEL_REPOSITORY_URL = env_str("INTERNAL_MODEL_REPOSITORY_URL", "https://models.internal.invalid")
 
@@ -212,6 +234,7 @@ EMBEDDED_BROKER_DIR = DATA_DIR / "broker"
 # How long a publish or a readiness probe waits for the broker before calling it unreachable.
 BROKER_TIMEOUT_SECONDS = env_float("BROKER_TIMEOUT_SECONDS", 5.0, minimum=0.1)
 CELERY_BROKER_URL = _broker_url or "filesystem://localhost/"
+CELERY_TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT", 1800, minimum=1)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded transport: message files in the data folder, so a worker started from the same
     # folder with the same environment finds the messages the web process wrote.
@@ -225,8 +248,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Longer than any task may run, so Redis does not hand a running task to a second worker.
-        "visibility_timeout": env_int("TASK_TIME_LIMIT", 1800, minimum=1) * 2,
+        # How long a message taken by a worker that then vanished (killed with its pool) stays
+        # unseen before Redis hands it out again: longer than any task may run, so Redis does not
+        # hand a running task to a second worker.
+        "visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT_SECONDS", CELERY_TASK_TIME_LIMIT * 2, minimum=1),
         "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
         "socket_timeout": BROKER_TIMEOUT_SECONDS,
         # A publisher that cannot connect gives up at once: the outbox keeps the work for the
@@ -240,12 +265,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT", 1800, minimum=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "refresh-stale-models": {
+        "task": "inventory.refresh_stale",
+        "schedule": REFRESH_EVERY_SECONDS,
+    },
     "purge-finished-outbox-messages": {
         "task": "core.purge_outbox",
         "schedule": env_float("OUTBOX_PURGE_EVERY_SECONDS", 3600.0, minimum=1.0),

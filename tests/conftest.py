@@ -4,12 +4,15 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
 
+from tests.support.fake_hub import FakeHub
 from tests.support.processes import Service, start_web, start_worker
 
 
@@ -22,15 +25,48 @@ def test_database_url() -> str:
     return f"postgres://{credentials}@{settings['HOST']}:{settings['PORT'] or 5432}/{settings['NAME']}"
 
 
+# Short delays for refreshes, in this process and in the workers the tests start.
+REFRESH_TEST_SETTINGS = {
+    "HF_REQUEST_TIMEOUT_SECONDS": 1.0,
+    "HUB_REQUESTS_PER_SECOND": 1000,
+    "REFRESH_BACKOFF_SECONDS": 0.01,
+    "REFRESH_BACKOFF_MAX_SECONDS": 0.05,
+    "REFRESH_MAX_RETRY_AFTER_SECONDS": 5.0,
+    "REFRESH_LOCK_POLL_SECONDS": 0.05,
+}
+
+
 @pytest.fixture(scope="session")
-def service_env(django_db_setup: None) -> dict[str, str]:
-    """The environment for a web or worker process: the test database, short polling intervals."""
+def fake_hub_server() -> Iterator[FakeHub]:
+    """One fake Hugging Face Hub for the session; ``hub`` empties it for each test."""
+    server = FakeHub().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hub(fake_hub_server: FakeHub, settings: Any) -> FakeHub:
+    """The fake hub, empty, with this process pointed at it and refresh delays made short."""
+    fake_hub_server.reset()
+    settings.HF_ENDPOINT = fake_hub_server.url
+    for name, value in REFRESH_TEST_SETTINGS.items():
+        setattr(settings, name, value)
+    cache.clear()  # the per-source request budget and any pause a test left
+    return fake_hub_server
+
+
+@pytest.fixture(scope="session")
+def service_env(django_db_setup: None, fake_hub_server: FakeHub) -> dict[str, str]:
+    """The environment for a web or worker process: the test database, the fake hub, short polling
+    intervals and delays."""
     return {
         **os.environ,
         "DATABASE_URL": test_database_url(),
         "OUTBOX_RELAY_INTERVAL_SECONDS": "0.2",
         "EMBEDDED_BROKER_POLL_SECONDS": "0.1",
         "PYTHONUNBUFFERED": "1",
+        "HF_ENDPOINT": fake_hub_server.url,
+        **{name: str(value) for name, value in REFRESH_TEST_SETTINGS.items()},
     }
 
 

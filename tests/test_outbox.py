@@ -15,6 +15,7 @@ from kombu.exceptions import OperationalError
 from core import outbox
 from core.models import OutboxMessage
 from core.outbox import Claim
+from core.processes import process_identity
 from core.request_context import bound_request_id
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
@@ -83,7 +84,7 @@ def test_claim_takes_a_message_once():
     again, _ = outbox.claim(message_id=str(message.id))
 
     assert verdict is Claim.RUN
-    assert (claimed.state, claimed.run_count, claimed.claimed_by) == ("started", 1, outbox.worker_identity())
+    assert (claimed.state, claimed.run_count, claimed.claimed_by) == ("started", 1, process_identity())
     assert again is Claim.SKIP
 
 
@@ -104,7 +105,7 @@ def test_a_message_whose_local_worker_died_is_taken_over_at_once():
     verdict, claimed = outbox.claim(message_id=str(message.id))
 
     assert verdict is Claim.RUN
-    assert claimed.claimed_by == outbox.worker_identity()
+    assert claimed.claimed_by == process_identity()
 
 
 def test_a_message_of_a_live_local_worker_is_not_taken():

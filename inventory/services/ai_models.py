@@ -42,7 +42,7 @@ class ModelChanges(TypedDict, total=False):
 _LINEAGE_FACTS = {"publisher", "declared_license"}
 
 
-def _publisher_for_namespace(*, actor: Actor, source: str, namespace: str) -> Publisher:
+def publisher_for_namespace(*, actor: Actor, source: str, namespace: str) -> Publisher:
     """The publisher owning the namespace; an unknown namespace gets a publisher of unknown country."""
     publisher = publisher_of_namespace(source=source, namespace=namespace)
     if publisher is not None:
@@ -103,7 +103,7 @@ def register_model(
             if raced is not None:
                 return raced, False
             if publisher is None:
-                publisher = _publisher_for_namespace(actor=actor, source=source, namespace=upstream_id.split("/")[0])
+                publisher = publisher_for_namespace(actor=actor, source=source, namespace=upstream_id.split("/")[0])
             model = create_validated(
                 actor=actor,
                 instance=AIModel(
@@ -172,6 +172,36 @@ def add_model_alias(*, actor: Actor, model: AIModel, source: str, upstream_id: s
         _link_waiting_edges(actor=actor, model=model, source=source, upstream_id=upstream_id)
         origin.recompute(actor=actor, model_ids={model.id})
         return alias
+
+
+def move_model(*, actor: Actor, model: AIModel, upstream_id: str) -> AIModel:
+    """The hub moved the model's repository: the model takes the new id and keeps the old one as
+    an alias, its publisher follows the new namespace, and edges waiting for the new id link to it."""
+    try:
+        validate_upstream_id(upstream_id)
+    except ValidationError as error:
+        raise ValidationError({"upstream_id": error.messages}) from None
+    holder = find_model(source=model.source, upstream_id=upstream_id)
+    if holder is not None and holder.pk != model.pk:
+        raise ValidationError({"upstream_id": f"{upstream_id} is registered as another model (#{holder.pk})"})
+    with transaction.atomic():
+        origin.lock_lineage()
+        former = model.upstream_id
+        publisher = publisher_for_namespace(actor=actor, source=model.source, namespace=upstream_id.split("/")[0])
+        model, _ = update_validated(
+            actor=actor,
+            instance=model,
+            changes={"upstream_id": upstream_id, "publisher": publisher},
+            allowed={"upstream_id", "publisher"},
+            message=f"moved upstream from {former}",
+        )
+        for alias in ModelAlias.objects.filter(source=model.source, upstream_id__iexact=upstream_id):
+            delete_logged(actor=actor, instance=alias, message="the model moved back to this id")
+        if former.lower() != upstream_id.lower():
+            create_validated(actor=actor, instance=ModelAlias(model=model, source=model.source, upstream_id=former))
+        _link_waiting_edges(actor=actor, model=model, source=model.source, upstream_id=upstream_id)
+        origin.recompute(actor=actor, model_ids={model.id})
+        return model
 
 
 def delete_model(*, actor: Actor, model: AIModel) -> None:

@@ -1,0 +1,1 @@
+"""Keeping models current from their hubs: fetch politely, apply, discover base models."""

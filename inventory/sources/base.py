@@ -1,0 +1,102 @@
+"""What every upstream source returns: a normalized record, or one of four kinds of error."""
+
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+
+class SourceError(Exception):
+    """A fetch failed; the subclass says whether and when trying again can help."""
+
+
+class NotFound(SourceError):
+    """The hub has no such model (deleted, or never existed): permanent."""
+
+
+class RateLimited(SourceError):
+    """The hub asks us to slow down, for ``retry_after`` seconds when it says."""
+
+    def __init__(self, message: str, *, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TransientError(SourceError):
+    """A failure that may pass: timeouts, dropped connections, 5xx, a garbled answer."""
+
+
+class PermanentError(SourceError):
+    """A failure that trying again will not fix: access refused, an answer that is no model."""
+
+
+@dataclass(frozen=True)
+class BaseModelRef:
+    """A base model named upstream, with how the model derives from it and where that was read."""
+
+    upstream_id: str
+    relation: str  # inventory.models.Relation
+    learned_from: str  # inventory.models.EdgeOrigin
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file of the model's repository at the record's revision."""
+
+    path: str
+    size: int | None = None
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class SecurityScan:
+    """The hub's own scan: whether it was done, and the files it flagged."""
+
+    done: bool
+    files_with_issues: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class UpstreamRecord:
+    """A model as its hub describes it, in the registry's terms."""
+
+    upstream_id: str  # as the hub names it now: differs from the id asked for when the repo moved
+    revision: str
+    license_id: str = ""
+    license_name: str = ""
+    license_link: str = ""
+    gated: bool = False
+    task: str = ""
+    library: str = ""
+    architecture: str = ""
+    parameter_count: int | None = None
+    tags: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    eval_results: tuple[dict[str, Any], ...] = ()
+    base_models: tuple[BaseModelRef, ...] = ()
+    ignored_base_models: tuple[str, ...] = ()  # named upstream, but not a model id we can follow
+    files: tuple[FileRecord, ...] = ()
+    security: SecurityScan | None = None
+    last_modified: str = ""
+
+    @property
+    def license_value(self) -> str:
+        """The value that names the license: ``license_name`` when the license is ``other``."""
+        if self.license_id.lower() == "other" and self.license_name:
+            return self.license_name
+        return self.license_id
+
+    def snapshot(self) -> dict[str, Any]:
+        """The record as JSON-ready data, stored on the model and compared on the next refresh."""
+        return asdict(self, dict_factory=lambda items: {key: _jsonable(value) for key, value in items})
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+class UpstreamSource(Protocol):
+    """One hub. ``fetch`` raises a ``SourceError`` subclass for every failure."""
+
+    name: str
+
+    def fetch(self, upstream_id: str) -> UpstreamRecord: ...

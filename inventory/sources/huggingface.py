@@ -1,0 +1,228 @@
+"""The Hugging Face source: model info through the official ``huggingface_hub`` client.
+
+The endpoint is ``HF_ENDPOINT`` and the token ``HF_TOKEN`` (none: anonymous). The client follows
+the hub's redirect for a moved repository, so the record's id is the repository's new name.
+"""
+
+import json
+import logging
+from typing import Any
+
+import httpx2
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from huggingface_hub import HfApi, ModelCardData
+from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.hf_api import ModelInfo
+
+from inventory.models import AIModel, EdgeOrigin, Relation, Source
+from inventory.sources.base import (
+    BaseModelRef,
+    FileRecord,
+    NotFound,
+    PermanentError,
+    RateLimited,
+    SecurityScan,
+    SourceError,
+    TransientError,
+    UpstreamRecord,
+)
+from inventory.validators import validate_upstream_id
+
+logger = logging.getLogger(__name__)
+
+_BASE_MODEL_TAG = "base_model:"
+# The relations the hub writes into ``base_model:<relation>:<id>`` tags and ``base_model_relation``.
+_HUB_RELATIONS = {
+    "finetune": Relation.FINETUNE,
+    "adapter": Relation.ADAPTER,
+    "quantized": Relation.QUANTIZED,
+    "merge": Relation.MERGE,
+    "distillation": Relation.DISTILLATION,
+}
+
+
+class HuggingFaceSource:
+    """Fetches and normalizes one model's metadata, its files' digests and its security status."""
+
+    name = Source.HUGGINGFACE
+
+    def fetch(self, upstream_id: str) -> UpstreamRecord:
+        api = HfApi(endpoint=settings.HF_ENDPOINT, token=settings.HF_TOKEN or False)
+        try:
+            info = api.model_info(
+                upstream_id,
+                files_metadata=True,
+                securityStatus=True,
+                timeout=settings.HF_REQUEST_TIMEOUT_SECONDS,
+            )
+        except SourceError:
+            raise
+        except Exception as exc:
+            raise _source_error(exc, upstream_id) from exc
+        try:
+            return normalize(info)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise PermanentError(f"the hub's answer for {upstream_id} is not a model record: {exc!r}") from exc
+
+
+def _source_error(exc: Exception, upstream_id: str) -> SourceError:
+    """Map what the client raised onto the four kinds of source error."""
+    if isinstance(exc, GatedRepoError):
+        return PermanentError(f"the hub refused access to gated {upstream_id}: {_first_line(exc)}")
+    if isinstance(exc, RepositoryNotFoundError):
+        return NotFound(f"the hub has no model {upstream_id}")
+    if isinstance(exc, HfHubHTTPError) and exc.response is not None:
+        status = exc.response.status_code
+        if status == 404:
+            return NotFound(f"the hub has no model {upstream_id}")
+        if status == 429:
+            return RateLimited(
+                f"the hub rate-limited the request for {upstream_id}",
+                retry_after=_retry_after_seconds(exc.response.headers.get("Retry-After")),
+            )
+        if status >= 500 or status == 408:
+            return TransientError(f"the hub answered {status} for {upstream_id}")
+        if status in (401, 403):
+            return PermanentError(f"the hub refused access ({status}) to {upstream_id}; check HF_TOKEN")
+        return PermanentError(f"the hub answered {status} for {upstream_id}: {_first_line(exc)}")
+    if isinstance(exc, httpx2.TimeoutException):
+        timeout = settings.HF_REQUEST_TIMEOUT_SECONDS
+        return TransientError(f"the hub did not answer within {timeout} s for {upstream_id}")
+    if isinstance(exc, httpx2.TransportError):
+        return TransientError(f"could not reach the hub for {upstream_id}: {type(exc).__name__}: {exc}")
+    if isinstance(exc, (KeyError, TypeError)):  # valid JSON, but not the shape of a model
+        return PermanentError(f"the hub's answer for {upstream_id} is not a model record: {exc!r}")
+    if isinstance(exc, json.JSONDecodeError):
+        return TransientError(f"the hub's answer for {upstream_id} is not valid JSON: {exc}")
+    return PermanentError(f"fetching {upstream_id} failed: {type(exc).__name__}: {exc}")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` in seconds; None when absent or given as a date (the backoff decides then)."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return max(seconds, 0.0) if seconds is not None else None
+
+
+def normalize(info: ModelInfo) -> UpstreamRecord:
+    """The registry's record of a hub model."""
+    card = info.card_data.to_dict() if info.card_data is not None else {}
+    base_models, ignored = _base_models(info.id, card, info.tags or [])
+    return UpstreamRecord(
+        upstream_id=info.id,
+        revision=info.sha or "",
+        license_id=_text(card.get("license")),
+        license_name=_text(card.get("license_name")),
+        license_link=_text(card.get("license_link")),
+        gated=bool(info.gated),
+        task=info.pipeline_tag or "",
+        library=info.library_name or _text(card.get("library_name")),
+        architecture=_architecture(info.config),
+        parameter_count=info.safetensors.total if info.safetensors else None,
+        tags=tuple(info.tags or ()),
+        datasets=_strings(card.get("datasets")),
+        languages=_strings(card.get("language")),
+        eval_results=_eval_results(info.card_data),
+        base_models=base_models,
+        ignored_base_models=ignored,
+        files=tuple(
+            FileRecord(
+                path=sibling.rfilename,
+                size=sibling.lfs.size if sibling.lfs else sibling.size,
+                sha256=sibling.lfs.sha256 if sibling.lfs else "",
+            )
+            for sibling in info.siblings or ()
+        ),
+        security=_security(info.security_repo_status),
+        last_modified=info.last_modified.isoformat() if info.last_modified else "",
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):  # a card may list several licenses; the first is the declared one
+        value = value[0] if value else ""
+    return str(value).strip() if value is not None else ""
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    values = value if isinstance(value, list) else [value]
+    return tuple(str(item) for item in values if item is not None)
+
+
+def _architecture(config: dict[str, Any] | None) -> str:
+    if not config:
+        return ""
+    architectures = config.get("architectures") or []
+    return str(architectures[0]) if architectures else str(config.get("model_type") or "")
+
+
+def _eval_results(card_data: ModelCardData | None) -> tuple[dict[str, Any], ...]:
+    """The card's ``model-index`` results, one row per metric."""
+    return tuple(
+        {
+            "task": result.task_type,
+            "dataset": result.dataset_name or result.dataset_type,
+            "metric": result.metric_name or result.metric_type,
+            "value": result.metric_value,
+        }
+        for result in (card_data.eval_results if card_data is not None else None) or ()
+    )
+
+
+def _security(status: dict[str, Any] | None) -> SecurityScan | None:
+    if status is None:
+        return None
+    return SecurityScan(
+        done=bool(status.get("scansDone")),
+        files_with_issues=tuple(status.get("filesWithIssues") or ()),
+    )
+
+
+def _base_models(
+    own_id: str, card: dict[str, Any], tags: list[str]
+) -> tuple[tuple[BaseModelRef, ...], tuple[str, ...]]:
+    """Base models from the hub's ``base_model:[<relation>:]<id>`` tags and the card's
+    ``base_model`` (a string or a list), in that order of trust; one per id."""
+    found: dict[str, BaseModelRef] = {}
+    ignored: list[str] = []
+
+    def add(upstream_id: str, relation: str, learned_from: str) -> None:
+        key = upstream_id.lower()
+        if not _looks_like_model_id(upstream_id):
+            if upstream_id not in ignored:
+                ignored.append(upstream_id)
+        elif key != own_id.lower() and (key not in found or found[key].relation == Relation.OTHER):
+            found[key] = BaseModelRef(upstream_id=upstream_id, relation=str(relation), learned_from=str(learned_from))
+
+    for tag in tags:
+        if not tag.startswith(_BASE_MODEL_TAG):
+            continue
+        relation, _, named = tag[len(_BASE_MODEL_TAG) :].rpartition(":")
+        if relation:
+            add(named, _HUB_RELATIONS.get(relation, Relation.OTHER), EdgeOrigin.HUB_TAGS)
+    for tag in tags:  # untyped tags only where no typed one named the model
+        rest = tag[len(_BASE_MODEL_TAG) :] if tag.startswith(_BASE_MODEL_TAG) else None
+        if rest is not None and ":" not in rest and rest.lower() not in found:
+            add(rest, Relation.OTHER, EdgeOrigin.HUB_TAGS)
+    card_relation = _HUB_RELATIONS.get(_text(card.get("base_model_relation")).lower(), Relation.OTHER)
+    for named in _strings(card.get("base_model")):
+        if named.lower() not in found:
+            add(named.strip(), card_relation, EdgeOrigin.MODEL_CARD)
+    return tuple(found.values()), tuple(ignored)
+
+
+def _looks_like_model_id(value: str) -> bool:
+    try:
+        validate_upstream_id(value)
+    except ValidationError:
+        return False
+    return len(value) <= AIModel._meta.get_field("upstream_id").max_length
