@@ -319,5 +319,7 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         # The worker pool's own logger (billiard), which does not propagate to the root.
         "multiprocessing": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        # The hub client logs every request at INFO: thousands of lines per scheduled refresh.
+        "httpx2": {"level": "WARNING"},
     },
 }

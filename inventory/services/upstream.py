@@ -27,6 +27,8 @@ from inventory.sources.base import UpstreamRecord
 UPSTREAM_CHANGE = "upstream-change"
 # Edges a refresh owns: it adds and removes these; manual and BOM edges are never touched.
 _HUB_EDGE_ORIGINS = (EdgeOrigin.HUB_TAGS, EdgeOrigin.MODEL_CARD)
+# Facts that the model's descendants derive from.
+_LINEAGE_FACTS = {"publisher", "declared_license"}
 _HUB_FACTS = {
     "publisher",
     "declared_license",
@@ -69,7 +71,7 @@ def record_refresh(*, actor: Actor, model: AIModel, record: UpstreamRecord) -> R
         previous = model.upstream_snapshot
         if model.upstream_id != record.upstream_id:
             model = move_model(actor=actor, model=model, upstream_id=record.upstream_id)
-        model, _ = update_validated(
+        model, changed_facts = update_validated(
             actor=actor,
             instance=model,
             changes=_facts(actor=actor, model=model, record=record, declared_license=declared_license),
@@ -82,7 +84,7 @@ def record_refresh(*, actor: Actor, model: AIModel, record: UpstreamRecord) -> R
             register_model(actor=actor, source=model.source, upstream_id=base.upstream_id)[0]
             for base in record.base_models
         ]
-        sync_edges(
+        edges_changed = sync_edges(
             actor=actor,
             child=model,
             refs=[
@@ -90,6 +92,8 @@ def record_refresh(*, actor: Actor, model: AIModel, record: UpstreamRecord) -> R
             ],
             origins=_HUB_EDGE_ORIGINS,
         )
+        if changed_facts & _LINEAGE_FACTS and not edges_changed:  # sync_edges recomputed otherwise
+            origin.recompute(actor=actor, model_ids={model.id})
         differences = upstream_differences(previous, snapshot)
         if differences:
             changelog.record(
