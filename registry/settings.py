@@ -252,6 +252,8 @@ else:
         # unseen before Redis hands it out again: longer than any task may run, so Redis does not
         # hand a running task to a second worker.
         "visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT_SECONDS", CELERY_TASK_TIME_LIMIT * 2, minimum=1),
+        # Look for such messages every 10 s (kombu's default looks only every 100 s).
+        "unacked_restore_throttle": 1,
         "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
         "socket_timeout": BROKER_TIMEOUT_SECONDS,
         # A publisher that cannot connect gives up at once: the outbox keeps the work for the
