@@ -107,7 +107,12 @@ def test_the_worker_runs_the_periodic_schedule(service_env, logs_dir, tmp_path, 
         task_name="core.run_job", state="done", available_at=long_ago, finished_at=long_ago
     )
     # A data folder of its own: beat keeps its schedule there, and no other beat may share it.
-    env = {**service_env, "DATA_DIR": str(tmp_path), "OUTBOX_PURGE_EVERY_SECONDS": "1"}
+    env = {
+        **service_env,
+        "DATA_DIR": str(tmp_path),
+        "OUTBOX_PURGE_EVERY_SECONDS": "1",
+        "REFRESH_EVERY_SECONDS": "1",
+    }
     scheduled_worker = start_worker(env=env, log_dir=logs_dir, name="scheduled-worker")
     try:
         wait_until(
@@ -115,6 +120,10 @@ def test_the_worker_runs_the_periodic_schedule(service_env, logs_dir, tmp_path, 
             what="beat to run the outbox clean-up",
         )
         assert "Sending due task purge-finished-outbox-messages" in scheduled_worker.log_text()
+        scheduled_refresh = wait_until(
+            lambda: Job.objects.filter(kind="refresh_stale").first(), what="beat to start the refresh of stale models"
+        )
+        wait_for_job(scheduled_refresh.pk)
     finally:
         scheduled_worker.stop()
     assert scheduled_worker.json_lines(), "every line the worker logged, start to shutdown, is JSON"

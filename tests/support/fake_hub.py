@@ -154,12 +154,8 @@ class FakeHub:
             self.moved: dict[str, str] = {}
             self.scripts: dict[str, list[Reply]] = {}
             self.holds: dict[str, threading.Event] = {}
-            self.requests: list[str] = []
-            self.query_of: list[str] = []
-            self.authorization_of: list[str] = []
-            self.request_times: list[float] = []
             self.in_flight = 0
-            self.peak_in_flight = 0
+        self.reset_counters()
 
     # --- what the tests set up ---
     def add(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -227,6 +223,15 @@ class FakeHub:
             )
         return Reply(body=json.dumps(body).encode())
 
+    def reset_counters(self) -> None:
+        """Forget the requests seen so far (the models and scripts stay)."""
+        with self._lock:
+            self.requests: list[str] = []
+            self.query_of: list[str] = []
+            self.authorization_of: list[str] = []
+            self.request_times: list[float] = []
+            self.peak_in_flight = self.in_flight
+
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {"requests": len(self.requests), "peak_in_flight": self.peak_in_flight}
@@ -250,6 +255,10 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             path = url.path
             if path == "/_stats":  # the benchmark's window into the hub; not counted
                 self._send(Reply(body=json.dumps(hub.stats()).encode()))
+                return
+            if path == "/_reset_counters":
+                hub.reset_counters()
+                self._send(Reply(body=b"{}"))
                 return
             hub._enter()
             try:
@@ -281,8 +290,8 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
 
 
 def main() -> None:
-    """Serve ``--models`` generated models (``bench/model-N``) until killed; print counters on
-    ``GET /_stats``."""
+    """Serve ``--models`` generated models (``bench/model-N``) until killed; counters on
+    ``GET /_stats``, zeroed by ``GET /_reset_counters``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay", type=float, default=0.1)

@@ -1,0 +1,1 @@
+"""Benchmarks: each reports our path against a baseline measured in the same run."""
