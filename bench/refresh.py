@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "HF_ENDPOINT": hub_url,
         "HUB_MAX_IN_FLIGHT": "32",
         "HUB_REQUESTS_PER_SECOND": "100000",  # the hub here has no limit; the in-flight bound is measured
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     }
     hub = start_process(
         [sys.executable, "-m", "tests.support.fake_hub", "--port", str(port), "--delay", str(options.delay),

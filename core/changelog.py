@@ -32,8 +32,10 @@ class Actor:
 
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
-    """The object's stored fields as JSON-ready values (foreign keys as ids)."""
-    fields = [field.name for field in instance._meta.concrete_fields]
+    """The object's stored fields as JSON-ready values (foreign keys as ids), without the ones its
+    model names in ``CHANGELOG_EXCLUDE`` (bookkeeping such as locks, or raw copies of upstream data)."""
+    excluded = getattr(instance, "CHANGELOG_EXCLUDE", ())
+    fields = [field.name for field in instance._meta.concrete_fields if field.name not in excluded]
     values = model_to_dict(instance, fields=fields)
     values["id"] = instance.pk
     return json.loads(json.dumps(values, cls=DjangoJSONEncoder))

@@ -190,6 +190,10 @@ class AIModel(models.Model):
     """One upstream model, with its publisher, declared license, the facts the hub reports,
     and what the registry derives: its effective origin and the license terms it inherits."""
 
+    # Not worth a change-log copy: the raw hub answer (its meaningful changes are logged as
+    # upstream-change events) and the refresh lock.
+    CHANGELOG_EXCLUDE = ("upstream_snapshot", "refresh_lock_owner", "refresh_lock_until")
+
     source = models.CharField(max_length=32, choices=Source.choices)
     upstream_id = models.CharField(max_length=200, validators=[validate_upstream_id])
     publisher = models.ForeignKey(Publisher, null=True, blank=True, on_delete=models.PROTECT, related_name="models")

@@ -6,6 +6,7 @@ every missing production value a start-up error.
 """
 
 import logging
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -159,6 +160,9 @@ HF_TOKEN = env_secret("HF_TOKEN")
 MODELSCOPE_DOMAIN = env_str("MODELSCOPE_DOMAIN", "www.modelscope.cn")
 
 # --- Upstream refresh -----------------------------------------------------------------------------
+# The hub client's telemetry stays off: a server does not report on its environment, and with it on
+# the client also fetches an "agent harnesses" list from HF_ENDPOINT in every process.
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 HF_REQUEST_TIMEOUT_SECONDS = env_float("HF_REQUEST_TIMEOUT_SECONDS", 20.0, minimum=0.1)
 # Requests in flight at once to one hub, per refresh run, and requests per second to one hub
 # across every process that shares CACHE_URL (per process without it).

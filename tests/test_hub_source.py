@@ -57,6 +57,7 @@ def test_a_model_is_normalized_from_the_hubs_answer(hub):
     assert weights.size == 4_000_000_000
     assert record.security.done is True
     assert record.security.files_with_issues == ({"path": "pytorch_model.bin", "level": "unsafe"},)
+    assert hub.requests == ["acme/child-7b"], "one request, to the model-info API, and nothing else"
     assert "blobs" in hub.query_of[-1]
     assert "securityStatus" in hub.query_of[-1]
 

@@ -47,7 +47,7 @@ def sync_edges(*, actor: Actor, child: AIModel, refs: Sequence[EdgeRef], origins
     """Make the child's edges learned from ``origins`` exactly ``refs``: add the missing ones,
     update relations, remove those no longer named; edges from elsewhere stay. One recompute at
     the end; returns whether anything the derived facts depend on changed."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         origin.lock_lineage()
         changed = False
         kept = set()

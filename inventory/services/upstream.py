@@ -77,6 +77,7 @@ def record_refresh(*, actor: Actor, model: AIModel, record: UpstreamRecord) -> R
             changes=_facts(actor=actor, model=model, record=record, declared_license=declared_license),
             allowed=_HUB_FACTS,
             message="refreshed from the hub",
+            check_constraints=False,  # values normalized by the source; the database still checks
         )
         if record.revision:
             _record_revision(actor=actor, model=model, record=record)
@@ -104,8 +105,9 @@ def record_refresh(*, actor: Actor, model: AIModel, record: UpstreamRecord) -> R
                 after={name: after for name, (_, after) in differences.items()},
                 message=f"changed upstream: {', '.join(differences)}",
             )
-        _set_state(actor=actor, model=model, state=RefreshState.OK, error="", refreshed_at=now)
-        AIModel.objects.filter(pk=model.pk).update(upstream_snapshot=snapshot)
+        _set_state(
+            actor=actor, model=model, state=RefreshState.OK, error="", refreshed_at=now, upstream_snapshot=snapshot
+        )
         return RefreshOutcome(
             parent_ids=sorted({parent.pk for parent in parents} - {model.pk}),
             changed=True,
@@ -123,11 +125,14 @@ def record_failure(*, actor: Actor, model: AIModel, error: str) -> None:
     _set_state(actor=actor, model=model, state=RefreshState.ERROR, error=error, refreshed_at=None)
 
 
-def _set_state(*, actor: Actor, model: AIModel, state: str, error: str, refreshed_at: datetime | None) -> None:
-    """Record the outcome; a change of state is logged, a repeat of the same state is not."""
-    with transaction.atomic():
+def _set_state(
+    *, actor: Actor, model: AIModel, state: str, error: str, refreshed_at: datetime | None, **also: Any
+) -> None:
+    """Record the outcome (and the fields in ``also``); a change of state is logged, a repeat of the
+    same state is not."""
+    with transaction.atomic(savepoint=False):
         current = AIModel.objects.select_for_update().only("refresh_state", "refresh_error").get(pk=model.pk)
-        changes: dict[str, Any] = {"refresh_state": state, "refresh_error": error}
+        changes: dict[str, Any] = {"refresh_state": state, "refresh_error": error, **also}
         if refreshed_at is not None:
             changes["refreshed_at"] = refreshed_at
         AIModel.objects.filter(pk=model.pk).update(**changes)
@@ -157,21 +162,24 @@ def _facts(*, actor: Actor, model: AIModel, record: UpstreamRecord, declared_lic
 
 
 def _record_revision(*, actor: Actor, model: AIModel, record: UpstreamRecord) -> None:
-    revision, _ = add_revision(
+    scan_done = record.security.done if record.security else None
+    scan_issues = list(record.security.files_with_issues) if record.security else []
+    revision, created = add_revision(
         actor=actor,
         model=model,
         revision=record.revision,
         artifacts=[ArtifactInput(path=file.path, size=file.size, sha256=file.sha256) for file in record.files],
+        scan_done=scan_done,
+        scan_issues=scan_issues,
     )
-    scan_done = record.security.done if record.security else None
-    scan_issues = list(record.security.files_with_issues) if record.security else []
-    if (revision.scan_done, revision.scan_issues) != (scan_done, scan_issues):
+    if not created and (revision.scan_done, revision.scan_issues) != (scan_done, scan_issues):
         update_validated(
             actor=actor,
             instance=revision,
             changes={"scan_done": scan_done, "scan_issues": scan_issues},
             allowed={"scan_done", "scan_issues"},
             message="the hub's security scan",
+            check_constraints=False,
         )
 
 

@@ -186,8 +186,7 @@ class FakeHub:
         return f"http://{host}:{port}"
 
     def start(self, port: int = 0) -> "FakeHub":
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), _handler_for(self))
         threading.Thread(target=self._server.serve_forever, name="fake-hub", daemon=True).start()
         return self
 
@@ -234,7 +233,11 @@ class FakeHub:
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            return {"requests": len(self.requests), "peak_in_flight": self.peak_in_flight}
+            return {
+                "requests": len(self.requests),
+                "distinct_models": len({requested.lower() for requested in self.requests}),
+                "peak_in_flight": self.peak_in_flight,
+            }
 
     def _enter(self) -> None:
         with self._lock:
@@ -244,6 +247,11 @@ class FakeHub:
     def _leave(self) -> None:
         with self._lock:
             self.in_flight -= 1
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a real hub does not refuse connections when 32 arrive at once
+    daemon_threads = True
 
 
 def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
