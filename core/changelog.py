@@ -1,6 +1,7 @@
 """The change log: every service records each object it changes, with its actor and request id."""
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,14 @@ def record(
     row = entry(actor=actor, action=action, instance=instance, before=before, after=after, message=message)
     row.save()
     return row
+
+
+def creations(*, actor: Actor, instances: Iterable[models.Model], message: str = "") -> list[ChangeLogEntry]:
+    """Unsaved rows logging the creation of each instance (for ``record_many`` after a bulk create)."""
+    return [
+        entry(actor=actor, action="create", instance=instance, before=None, after=snapshot(instance), message=message)
+        for instance in instances
+    ]
 
 
 def record_many(rows: list[ChangeLogEntry]) -> None:

@@ -1,6 +1,9 @@
 """Reads that more than one interface needs."""
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
 from inventory import origin
 from inventory.models import (
@@ -19,11 +22,23 @@ from inventory.purls import build_purl
 
 def find_model(*, source: str, upstream_id: str) -> AIModel | None:
     """The model under this upstream id, or under an id it had before a rename."""
-    model = AIModel.objects.filter(source=source, upstream_id__iexact=upstream_id).first()
-    if model is not None:
-        return model
-    alias = ModelAlias.objects.filter(source=source, upstream_id__iexact=upstream_id).select_related("model").first()
-    return alias.model if alias else None
+    return find_models(source=source, upstream_ids=[upstream_id]).get(upstream_id.lower())
+
+
+def find_models(*, source: str, upstream_ids: Iterable[str]) -> dict[str, AIModel]:
+    """The models under these upstream ids (or ids they had before a rename), by lowercased id;
+    two queries at most, whatever the number of ids."""
+    wanted = {upstream_id.lower() for upstream_id in upstream_ids}
+    if not wanted:
+        return {}
+    found = {
+        model.key: model
+        for model in AIModel.objects.annotate(key=Lower("upstream_id")).filter(source=source, key__in=wanted)
+    }
+    if missing := wanted - set(found):
+        aliases = ModelAlias.objects.annotate(key=Lower("upstream_id")).filter(source=source, key__in=missing)
+        found.update({alias.key: alias.model for alias in aliases.select_related("model")})
+    return found
 
 
 def publisher_of_namespace(*, source: str, namespace: str) -> Publisher | None:
@@ -67,11 +82,26 @@ def license_for_hub(*, license_id: str, license_name: str = "") -> License | Non
 
     None when the catalogue knows no such alias: the value is unknown, never guessed.
     """
-    alias = license_name if license_id.lower() == "other" and license_name else license_id
-    if not alias:
-        return None
-    found = LicenseAlias.objects.filter(alias__iexact=alias).select_related("license").first()
-    return found.license if found else None
+    return licenses_for_hub([(license_id, license_name)])[(license_id, license_name)]
+
+
+def licenses_for_hub(values: Iterable[tuple[str, str]]) -> dict[tuple[str, str], License | None]:
+    """``license_for_hub`` for many (license, license_name) pairs, in one query."""
+    aliases = {pair: (pair[1] if pair[0].lower() == "other" and pair[1] else pair[0]).lower() for pair in values}
+    known = LicenseAlias.objects.annotate(key=Lower("alias")).filter(
+        key__in={alias for alias in aliases.values() if alias}
+    )
+    found = {alias.key: alias.license for alias in known.select_related("license")}
+    return {pair: found.get(alias) for pair, alias in aliases.items()}
+
+
+def parent_ids_of(model_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The parents in the inventory of each model, by model id (one query)."""
+    parents: dict[int, list[int]] = {model_id: [] for model_id in model_ids}
+    edges = LineageEdge.objects.filter(child_id__in=parents, parent__isnull=False).order_by("parent_id")
+    for child_id, parent_id in edges.values_list("child_id", "parent_id"):
+        parents[child_id].append(parent_id)
+    return parents
 
 
 def _node(graph_label: str, country: str, relation: str, depth: int, model_id: int | None) -> dict[str, object]:

@@ -1,6 +1,8 @@
 """Refreshing models from a fake hub over real HTTP: facts, revisions, lineage discovery, change
 detection, states, retries and the per-model lock."""
 
+import threading
+
 import pytest
 from django.test import override_settings
 
@@ -13,6 +15,7 @@ from inventory.services.ai_models import register_model
 from inventory.services.upstream import UPSTREAM_CHANGE
 from tests.inventory_helpers import ACTOR
 from tests.support.fake_hub import Reply, commit_sha, model_json
+from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
@@ -75,6 +78,8 @@ def test_a_first_refresh_records_facts_revision_artifacts_and_scan(hub):
         True,
     )
     assert len(artifacts["pytorch_model.bin"].sha256) == 64
+    logged = ChangeLogEntry.objects.filter(object_type="inventory.artifact", action="create")
+    assert sorted(logged.values_list("object_id", flat=True)) == sorted(str(row.pk) for row in artifacts.values())
     assert model.upstream_snapshot["languages"] == []
     assert upstream_changes(model) == [], "a first refresh has nothing to compare with"
 
@@ -355,7 +360,7 @@ def test_a_40_deep_chain_is_followed_to_the_depth_bound(hub):
     assert "unknown" in effective_origin(fresh(leaf)), "the chain is cut at the bound"
 
 
-def test_a_model_already_locked_by_a_live_refresh_is_not_fetched_twice(hub):
+def test_a_lock_held_by_a_live_holder_is_not_taken(hub):
     from inventory.refresh import lease
 
     hub.add(model_json("acme/busy"))
@@ -364,7 +369,7 @@ def test_a_model_already_locked_by_a_live_refresh_is_not_fetched_twice(hub):
     assert lease.try_acquire(model_id=model.pk, holder=other)
     assert not lease.try_acquire(model_id=model.pk, holder=lease.new_holder()), "held by a live process"
 
-    lease.release(model_id=model.pk, holder=other)
+    lease.release_many(model_ids=[model.pk], holder=other)
     assert lease.try_acquire(model_id=model.pk, holder="somewhere-else:1:run"), "free again"
 
 
@@ -395,3 +400,29 @@ def test_backoff_is_exponential_capped_and_jittered(attempt, settings):
 
     assert all(ceiling / 2 <= wait <= ceiling for wait in waits)
     assert len(waits) > 1, "jittered"
+
+
+def test_a_record_that_cannot_be_written_fails_alone(hub):
+    good = []
+    for number in range(3):
+        hub.add(model_json(f"acme/good-{number}"))
+        good.append(registered(f"acme/good-{number}"))
+    hub.add({**model_json("acme/odd-sha"), "sha": "not-a-commit-sha"})
+    odd = registered("acme/odd-sha")
+    releases = [hub.hold(model.upstream_id) for model in [*good, odd]]
+
+    def release_together():
+        wait_until(lambda: len(hub.requests) == 4, what="all four fetches")
+        for release in releases:
+            release.set()
+
+    releaser = threading.Thread(target=release_together)
+    releaser.start()
+    summary = refresh(*good, odd)
+    releaser.join()
+
+    assert sorted(summary.ok) == sorted(str(model) for model in good)
+    assert list(summary.failed) == [str(odd)]
+    assert "revision" in summary.failed[str(odd)]
+    assert fresh(odd).refresh_state == "error"
+    assert {fresh(model).refresh_state for model in good} == {"ok"}

@@ -3,6 +3,7 @@ overlap, in one process or across many. A lease runs out after REFRESH_LOCK_SECO
 whose holder died on this host is taken over at once."""
 
 import uuid
+from collections.abc import Collection
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,19 +21,28 @@ def new_holder() -> str:
 
 def try_acquire(*, model_id: int, holder: str) -> bool:
     """Take the model's refresh lock for ``holder``; False while another live holder has it."""
+    return model_id in try_acquire_many(model_ids=[model_id], holder=holder)
+
+
+def try_acquire_many(*, model_ids: Collection[int], holder: str) -> set[int]:
+    """Take the refresh locks of these models for ``holder``; returns the ids it now holds (models
+    locked by another live holder, or deleted, are left out)."""
     now = timezone.now()
     until = now + timedelta(seconds=settings.REFRESH_LOCK_SECONDS)
     free = Q(refresh_lock_owner="") | Q(refresh_lock_until__lt=now) | Q(refresh_lock_owner=holder)
-    if AIModel.objects.filter(free, pk=model_id).update(refresh_lock_owner=holder, refresh_lock_until=until):
-        return True
-    current = AIModel.objects.filter(pk=model_id).values_list("refresh_lock_owner", flat=True).first()
-    if current and process_is_gone(current):
-        taken = AIModel.objects.filter(pk=model_id, refresh_lock_owner=current)
-        return taken.update(refresh_lock_owner=holder, refresh_lock_until=until) == 1
-    return False
+    AIModel.objects.filter(free, pk__in=model_ids).update(refresh_lock_owner=holder, refresh_lock_until=until)
+    held: set[int] = set()
+    for model_id, owner in AIModel.objects.filter(pk__in=model_ids).values_list("pk", "refresh_lock_owner"):
+        if owner == holder:
+            held.add(model_id)
+        elif process_is_gone(owner):
+            taken = AIModel.objects.filter(pk=model_id, refresh_lock_owner=owner)
+            if taken.update(refresh_lock_owner=holder, refresh_lock_until=until):
+                held.add(model_id)
+    return held
 
 
-def release(*, model_id: int, holder: str) -> None:
-    """Give the lock back (only its holder can)."""
-    held = AIModel.objects.filter(pk=model_id, refresh_lock_owner=holder)
+def release_many(*, model_ids: Collection[int], holder: str) -> None:
+    """Give the locks back (only their holder can)."""
+    held = AIModel.objects.filter(pk__in=model_ids, refresh_lock_owner=holder)
     held.update(refresh_lock_owner="", refresh_lock_until=None)

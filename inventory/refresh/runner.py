@@ -1,9 +1,10 @@
 """A refresh run: many models at once, waiting on the hub rather than the CPU.
 
-Fetches run in a pool of HUB_MAX_IN_FLIGHT threads (the requests in flight); this thread holds
-each model's lock and writes every result, so the database sees one writer per run. Base models a
-refresh names join the run (up to LINEAGE_MAX_DEPTH levels above the models asked for, each once),
-so when the run ends the origins of everything it touched are current.
+Fetches run in a pool of HUB_MAX_IN_FLIGHT threads (the requests in flight). This thread holds
+the models' locks and writes the results in batches: whatever fetches finished while it wrote the
+last batch form the next one, so batches grow exactly when writing is the bottleneck. Base models
+a refresh names join the run (up to LINEAGE_MAX_DEPTH levels above the models asked for, each
+once), so when the run ends the origins of everything it touched are current.
 """
 
 import logging
@@ -21,11 +22,14 @@ from inventory import origin
 from inventory.models import AIModel
 from inventory.refresh import lease
 from inventory.refresh.fetch import fetch_with_retries
+from inventory.selectors import parent_ids_of
 from inventory.services import upstream
 from inventory.sources import REFRESHABLE_SOURCES, source_for
 from inventory.sources.base import NotFound, SourceError, UpstreamRecord
 
 logger = logging.getLogger(__name__)
+
+Fetch = Future[tuple[UpstreamRecord, int]]
 
 
 @dataclass
@@ -60,6 +64,14 @@ class _Item:
     depth: int
 
 
+@dataclass
+class _Fetched:
+    model: AIModel
+    depth: int
+    record: UpstreamRecord
+    attempts: int
+
+
 class RefreshRun:
     """Refresh models and the base models they name; report progress as (done, total)."""
 
@@ -84,16 +96,16 @@ class RefreshRun:
         for model_id in model_ids:
             self._add(model_id, depth=0)
         self._report()
-        in_flight: dict[Future[tuple[UpstreamRecord, int]], tuple[AIModel, int]] = {}
+        in_flight: dict[Fetch, tuple[AIModel, int]] = {}
         with ThreadPoolExecutor(max_workers=settings.HUB_MAX_IN_FLIGHT, thread_name_prefix="hub-fetch") as pool:
             while self._queue or in_flight:
                 waiting = self._start_fetches(pool, in_flight)
                 if in_flight:
                     poll = settings.REFRESH_LOCK_POLL_SECONDS
                     finished, _ = wait(in_flight, timeout=poll, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        model, depth = in_flight.pop(future)
-                        self._finish(model, depth, future)
+                    results = [(future, *in_flight.pop(future)) for future in finished]
+                    self._start_fetches(pool, in_flight)  # keep the hub busy while this thread writes
+                    self._finish(results)
                 elif waiting:
                     time.sleep(settings.REFRESH_LOCK_POLL_SECONDS)
         return self.summary
@@ -106,64 +118,102 @@ class RefreshRun:
     def _report(self) -> None:
         self.on_progress(done=self._done, total=len(self._seen))
 
-    def _start_fetches(self, pool: ThreadPoolExecutor, in_flight: dict) -> bool:
+    def _count_done(self, count: int = 1) -> None:
+        self._done += count
+        self._report()
+
+    def _start_fetches(self, pool: ThreadPoolExecutor, in_flight: dict[Fetch, tuple[AIModel, int]]) -> bool:
         """Start fetches up to the in-flight limit; returns whether some model waits for its lock."""
-        held_elsewhere: list[_Item] = []
-        while self._queue and len(in_flight) < settings.HUB_MAX_IN_FLIGHT:
-            item = self._queue.popleft()
-            if not lease.try_acquire(model_id=item.model_id, holder=self.holder):
-                held_elsewhere.append(item)
-                continue
-            model = AIModel.objects.filter(pk=item.model_id).first()
+        room = settings.HUB_MAX_IN_FLIGHT - len(in_flight)
+        batch = [self._queue.popleft() for _ in range(min(room, len(self._queue)))]
+        if not batch:
+            return False
+        held = lease.try_acquire_many(model_ids=[item.model_id for item in batch], holder=self.holder)
+        models = AIModel.objects.in_bulk([item.model_id for item in batch])
+        waiting, done_elsewhere, skipped = [], [], []
+        for item in batch:
+            model = models.get(item.model_id)
             if model is None:  # deleted meanwhile
-                lease.release(model_id=item.model_id, holder=self.holder)
-                self._count_done()
+                self._done += 1
+            elif item.model_id not in held:
+                waiting.append(item)
             elif model.source not in REFRESHABLE_SOURCES:
                 self.summary.skipped[str(model)] = f"models from {model.source} are not refreshed from a hub"
-                lease.release(model_id=model.pk, holder=self.holder)
-                self._count_done()
+                skipped.append(model.pk)
             elif model.refreshed_at is not None and model.refreshed_at >= self.started_at:
-                self._refreshed_elsewhere(model, item.depth)  # another run did it while we waited
+                done_elsewhere.append((model, item.depth))  # another run did it while this one waited
             else:
                 future = pool.submit(fetch_with_retries, source_for(model.source), model.upstream_id)
                 in_flight[future] = (model, item.depth)
-        self._queue.extend(held_elsewhere)
-        return bool(held_elsewhere)
+        lease.release_many(model_ids=skipped, holder=self.holder)
+        self._done += len(skipped)
+        self._queue.extend(waiting)
+        if done_elsewhere:
+            self._refreshed_elsewhere(done_elsewhere)
+        self._report()
+        return bool(waiting)
 
-    def _finish(self, model: AIModel, depth: int, future: Future[tuple[UpstreamRecord, int]]) -> None:
-        label = str(model)
-        try:
+    def _finish(self, results: list[tuple[Fetch, AIModel, int]]) -> None:
+        """Record a batch of finished fetches, then let go of their locks."""
+        fetched: list[_Fetched] = []
+        for future, model, depth in results:
             try:
                 record, attempts = future.result()
             except NotFound as exc:
-                upstream.record_gone(actor=self.actor, model=model, reason=str(exc))
-                self.summary.gone.append(label)
-                self.on_log(f"{label}: gone ({exc})")
-                return
+                self._record_gone(model, str(exc))
             except SourceError as exc:
                 self._fail(model, f"{type(exc).__name__}: {exc}")
-                return
-            outcome = upstream.record_refresh(actor=self.actor, model=model, record=record)
-        except Exception as exc:  # a bug or a database error: this model fails, the run goes on
-            logger.exception("refresh failed", extra={"model": label})
-            self._fail(model, f"{type(exc).__name__}: {exc}")
-            return
+            except Exception as exc:  # a bug in a source: this model fails, the run goes on
+                logger.exception("fetch failed", extra={"model": str(model)})
+                self._fail(model, f"{type(exc).__name__}: {exc}")
+            else:
+                fetched.append(_Fetched(model, depth, record, attempts))
+        try:
+            if fetched:
+                self._write(fetched)
         finally:
-            lease.release(model_id=model.pk, holder=self.holder)
-            self._count_done()
-        self.summary.ok.append(label)
-        if outcome.upstream_changes:
-            self.summary.changed.append(label)
-            self.on_log(f"{label}: changed upstream: {', '.join(outcome.upstream_changes)}")
-        if attempts > 1:
-            self.on_log(f"{label}: refreshed after {attempts} attempts")
-        self._follow(outcome.parent_ids, depth, label)
+            lease.release_many(model_ids=[model.pk for _, model, _ in results], holder=self.holder)
+            self._count_done(len(results))
 
-    def _refreshed_elsewhere(self, model: AIModel, depth: int) -> None:
-        lease.release(model_id=model.pk, holder=self.holder)
-        self.summary.ok.append(str(model))
-        self._count_done()
-        self._follow(upstream.parent_ids(model), depth, str(model))
+    def _write(self, fetched: list[_Fetched]) -> None:
+        try:
+            outcomes = upstream.record_refreshes(
+                actor=self.actor, refreshed=[(one.model, one.record) for one in fetched]
+            )
+        except Exception:
+            # Nothing of the batch was written; one bad record must not cost the others.
+            logger.warning("a batch of refreshes failed; writing them one at a time", exc_info=True)
+            outcomes = {}
+            for one in fetched:
+                outcomes.update(self._write_one(one))
+        for one in fetched:
+            outcome = outcomes.get(one.model.pk)
+            if outcome is None:
+                continue
+            label = str(one.model)
+            self.summary.ok.append(label)
+            if outcome.upstream_changes:
+                self.summary.changed.append(label)
+                self.on_log(f"{label}: changed upstream: {', '.join(outcome.upstream_changes)}")
+            if one.attempts > 1:
+                self.on_log(f"{label}: refreshed after {one.attempts} attempts")
+            self._follow(outcome.parent_ids, one.depth, label)
+
+    def _write_one(self, one: _Fetched) -> dict[int, upstream.RefreshOutcome]:
+        try:
+            return upstream.record_refreshes(actor=self.actor, refreshed=[(one.model, one.record)])
+        except Exception as exc:
+            logger.exception("recording a refresh failed", extra={"model": str(one.model)})
+            self._fail(one.model, f"{type(exc).__name__}: {exc}")
+            return {}
+
+    def _refreshed_elsewhere(self, models: list[tuple[AIModel, int]]) -> None:
+        lease.release_many(model_ids=[model.pk for model, _ in models], holder=self.holder)
+        parents = parent_ids_of([model.pk for model, _ in models])
+        for model, depth in models:
+            self.summary.ok.append(str(model))
+            self._done += 1
+            self._follow(parents[model.pk], depth, str(model))
 
     def _follow(self, parent_ids: list[int], depth: int, label: str) -> None:
         new = [parent_id for parent_id in parent_ids if parent_id not in self._seen]
@@ -175,15 +225,21 @@ class RefreshRun:
             return
         for parent_id in new:
             self._add(parent_id, depth + 1)
-        self._report()
+
+    def _record_gone(self, model: AIModel, reason: str) -> None:
+        try:
+            upstream.record_gone(actor=self.actor, model=model, reason=reason)
+        except Exception as exc:
+            logger.exception("recording a gone model failed", extra={"model": str(model)})
+            self.summary.failed[str(model)] = f"{type(exc).__name__}: {exc}"
+            return
+        self.summary.gone.append(str(model))
+        self.on_log(f"{model}: gone ({reason})")
 
     def _fail(self, model: AIModel, error: str) -> None:
+        self.summary.failed[str(model)] = error
+        self.on_log(f"{model}: failed: {error}")
         try:
             upstream.record_failure(actor=self.actor, model=model, error=error)
-        finally:
-            self.summary.failed[str(model)] = error
-            self.on_log(f"{model}: failed: {error}")
-
-    def _count_done(self) -> None:
-        self._done += 1
-        self._report()
+        except Exception:
+            logger.exception("recording a failed refresh failed", extra={"model": str(model)})

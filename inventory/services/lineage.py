@@ -1,16 +1,18 @@
 """Services for lineage edges: each change recomputes what the child and its descendants derive."""
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core import changelog
 from core.changelog import Actor
 from inventory import origin
 from inventory.models import AIModel, LineageEdge
-from inventory.selectors import find_model
-from inventory.services._common import create_validated, delete_logged, update_validated
+from inventory.selectors import find_models
+from inventory.services._common import delete_logged
 from inventory.validators import validate_upstream_id
 
 
@@ -23,14 +25,11 @@ def add_lineage_edge(
     """
     with transaction.atomic():
         origin.lock_lineage()
-        edge, created, relinked = _upsert_edge(
-            actor=actor,
-            child=child,
-            ref=EdgeRef(parent_source, parent_upstream_id, relation, origin_of_edge),
-        )
-        if created or relinked:
-            origin.recompute(actor=actor, model_ids={child.id})
-        return edge, created
+        ref = EdgeRef(parent_source, parent_upstream_id, relation, origin_of_edge)
+        upserted = _upsert_edges(actor=actor, refs_by_child={child: [ref]})
+        if upserted.linked:
+            origin.recompute(actor=actor, model_ids=upserted.linked)
+        return upserted.edges[child.pk][0], bool(upserted.created)
 
 
 @dataclass(frozen=True)
@@ -42,58 +41,115 @@ class EdgeRef:
     relation: str
     learned_from: str  # inventory.models.EdgeOrigin
 
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.parent_source, self.parent_upstream_id.lower()
 
-def sync_edges(*, actor: Actor, child: AIModel, refs: Sequence[EdgeRef], origins: Sequence[str]) -> bool:
-    """Make the child's edges learned from ``origins`` exactly ``refs``: add the missing ones,
+
+def sync_edges(*, actor: Actor, refs_by_child: Mapping[AIModel, Sequence[EdgeRef]], origins: Sequence[str]) -> set[int]:
+    """Make each child's edges learned from ``origins`` exactly its ``refs``: add the missing ones,
     update relations, remove those no longer named; edges from elsewhere stay. One recompute at
-    the end; returns whether anything the derived facts depend on changed."""
+    the end, for every child at once; returns the children whose derived facts may have changed."""
     with transaction.atomic(savepoint=False):
         origin.lock_lineage()
-        changed = False
-        kept = set()
-        for ref in refs:
-            edge, created, relinked = _upsert_edge(actor=actor, child=child, ref=ref)
-            kept.add(edge.pk)
-            changed |= created or relinked
-        for edge in LineageEdge.objects.filter(child=child, origin__in=origins).exclude(pk__in=kept):
-            delete_logged(actor=actor, instance=edge, message="no longer named upstream")
-            changed = True
+        upserted = _upsert_edges(actor=actor, refs_by_child=refs_by_child)
+        kept = [edge.pk for edges in upserted.edges.values() for edge in edges]
+        gone = list(LineageEdge.objects.filter(child__in=list(refs_by_child), origin__in=origins).exclude(pk__in=kept))
+        changelog.record_many(
+            [
+                changelog.entry(
+                    actor=actor,
+                    action="delete",
+                    instance=edge,
+                    before=changelog.snapshot(edge),
+                    after=None,
+                    message="no longer named upstream",
+                )
+                for edge in gone
+            ]
+        )
+        LineageEdge.objects.filter(pk__in=[edge.pk for edge in gone]).delete()
+        changed = upserted.linked | {edge.child_id for edge in gone}
         if changed:
-            origin.recompute(actor=actor, model_ids={child.id})
+            origin.recompute(actor=actor, model_ids=changed)
         return changed
 
 
-def _upsert_edge(*, actor: Actor, child: AIModel, ref: EdgeRef) -> tuple[LineageEdge, bool, bool]:
-    """Create the edge, or update the existing one's relation (and link a parent registered since).
-    Returns the edge, whether it was created, and whether it was linked to its parent just now."""
-    try:
-        validate_upstream_id(ref.parent_upstream_id)
-    except ValidationError as error:
-        raise ValidationError({"parent_upstream_id": error.messages}) from None
-    parent = find_model(source=ref.parent_source, upstream_id=ref.parent_upstream_id)
-    if parent is not None and parent.pk == child.pk:
-        raise ValidationError({"parent_upstream_id": "a model cannot be its own parent"})
-    existing = LineageEdge.objects.filter(
-        child=child, parent_source=ref.parent_source, parent_upstream_id__iexact=ref.parent_upstream_id
-    ).first()
-    if existing is None:
-        edge = create_validated(
-            actor=actor,
-            instance=LineageEdge(
-                child=child,
-                parent=parent,
-                parent_source=ref.parent_source,
-                parent_upstream_id=ref.parent_upstream_id,
-                relation=ref.relation,
-                origin=ref.learned_from,
+@dataclass
+class _Upserted:
+    edges: dict[int, list[LineageEdge]]  # by child id, in the order of the refs
+    created: list[LineageEdge]
+    linked: set[int]  # children with a parent linked or unlinked just now: their origins change
+
+
+def _upsert_edges(*, actor: Actor, refs_by_child: Mapping[AIModel, Sequence[EdgeRef]]) -> _Upserted:
+    """Create the edges that do not exist; update the relation of those that do, and link a parent
+    registered since. A fixed number of queries, whatever the number of edges."""
+    names_by_source: dict[str, set[str]] = defaultdict(set)
+    for refs in refs_by_child.values():
+        for ref in refs:
+            try:
+                validate_upstream_id(ref.parent_upstream_id)
+            except ValidationError as error:
+                raise ValidationError({"parent_upstream_id": error.messages}) from None
+            names_by_source[ref.parent_source].add(ref.parent_upstream_id)
+    parents = {
+        (source, key): model
+        for source, names in names_by_source.items()
+        for key, model in find_models(source=source, upstream_ids=names).items()
+    }
+    existing = {
+        (edge.child_id, edge.parent_source, edge.parent_upstream_id.lower()): edge
+        for edge in LineageEdge.objects.filter(child__in=list(refs_by_child))
+    }
+    result = _Upserted(edges=defaultdict(list), created=[], linked=set())
+    updated: list[tuple[LineageEdge, dict]] = []
+    for child, refs in refs_by_child.items():
+        for ref in refs:
+            parent = parents.get(ref.key)
+            if parent is not None and parent.pk == child.pk:
+                raise ValidationError({"parent_upstream_id": "a model cannot be its own parent"})
+            edge = existing.get((child.pk, *ref.key))
+            if edge is None:
+                edge = _new_edge(child, parent, ref)
+                existing[(child.pk, *ref.key)] = edge
+                result.created.append(edge)
+                result.linked.add(child.pk)
+            elif edge.relation != ref.relation or (edge.parent_id is None and parent is not None):
+                updated.append((edge, changelog.snapshot(edge)))
+                if edge.parent_id is None and parent is not None:  # its parent has been registered since
+                    edge.parent = parent
+                    result.linked.add(child.pk)
+                edge.relation = ref.relation
+            result.edges[child.pk].append(edge)
+    LineageEdge.objects.bulk_create(result.created)
+    LineageEdge.objects.bulk_update([edge for edge, _ in updated], ["relation", "parent"])
+    changelog.record_many(
+        [
+            *changelog.creations(actor=actor, instances=result.created),
+            *(
+                changelog.entry(
+                    actor=actor, action="update", instance=edge, before=before, after=changelog.snapshot(edge)
+                )
+                for edge, before in updated
             ),
-        )
-        return edge, True, False
-    changes: dict[str, object] = {"relation": ref.relation}
-    if existing.parent is None and parent is not None:  # its parent has been registered since
-        changes["parent"] = parent
-    edge, changed = update_validated(actor=actor, instance=existing, changes=changes, allowed=set(changes))
-    return edge, False, "parent" in changed
+        ]
+    )
+    return result
+
+
+def _new_edge(child: AIModel, parent: AIModel | None, ref: EdgeRef) -> LineageEdge:
+    """A validated, unsaved edge (the database checks its keys and uniqueness)."""
+    edge = LineageEdge(
+        child=child,
+        parent=parent,
+        parent_source=ref.parent_source,
+        parent_upstream_id=ref.parent_upstream_id,
+        relation=ref.relation,
+        origin=ref.learned_from,
+    )
+    edge.full_clean(exclude=["child", "parent"], validate_unique=False, validate_constraints=False)
+    return edge
 
 
 def remove_lineage_edge(*, actor: Actor, edge: LineageEdge) -> None:

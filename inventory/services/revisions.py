@@ -11,7 +11,6 @@ from django.db import transaction
 from core import changelog
 from core.changelog import Actor
 from inventory.models import PICKLE_BASED_FORMATS, AIModel, Artifact, ArtifactFormat, Revision, Source
-from inventory.services._common import create_validated
 from inventory.validators import validate_commit_sha
 
 _FORMAT_BY_SUFFIX = {
@@ -44,6 +43,17 @@ class ArtifactInput:
     sha256: str = ""
 
 
+@dataclass(frozen=True)
+class RevisionInput:
+    """A revision to record: its model, its id, its files, and the hub's scan of them."""
+
+    model: AIModel
+    revision: str
+    artifacts: Sequence[ArtifactInput] = ()
+    scan_done: bool | None = None
+    scan_issues: Sequence[dict[str, Any]] = ()
+
+
 def add_revision(
     *,
     actor: Actor,
@@ -59,34 +69,48 @@ def add_revision(
     Hugging Face revisions are commit shas; an artifact's format and pickle-based flag follow from
     its file name.
     """
-    if model.source == Source.HUGGINGFACE:
+    wanted = RevisionInput(model, revision, artifacts, scan_done, scan_issues)
+    return add_revisions(actor=actor, wanted=[wanted])[0]
+
+
+def add_revisions(*, actor: Actor, wanted: Sequence[RevisionInput]) -> list[tuple[Revision, bool]]:
+    """``add_revision`` for many revisions at once, in a fixed number of queries."""
+    keyed = [((item.model.pk, _revision_id(item)), item) for item in wanted]
+    with transaction.atomic(savepoint=False):
+        models = {key[0] for key, _ in keyed}
+        recorded = {(row.model_id, row.revision): row for row in Revision.objects.filter(model_id__in=models)}
+        new: dict[tuple[int, str], tuple[Revision, RevisionInput]] = {}
+        for key, item in keyed:
+            if key not in recorded and key not in new:
+                new[key] = (_revision(item, key[1]), item)
+        rows = [row for row, _ in new.values()]
+        Revision.objects.bulk_create(rows)
+        files = [_artifact(row, artifact) for row, item in new.values() for artifact in item.artifacts]
+        Artifact.objects.bulk_create(files)
+        changelog.record_many(changelog.creations(actor=actor, instances=[*rows, *files]))
+        return [(new[key][0], True) if key in new else (recorded[key], False) for key, _ in keyed]
+
+
+def _revision(item: RevisionInput, revision: str) -> Revision:
+    """A validated, unsaved revision (the database checks its model and uniqueness)."""
+    row = Revision(model=item.model, revision=revision, scan_done=item.scan_done, scan_issues=list(item.scan_issues))
+    row.full_clean(exclude=["model"], validate_unique=False, validate_constraints=False)
+    return row
+
+
+def _revision_id(item: RevisionInput) -> str:
+    """The revision as stored (a lowercase commit sha for Hugging Face); its files listed once each."""
+    revision = item.revision
+    if item.model.source == Source.HUGGINGFACE:
         revision = revision.lower()
         try:
             validate_commit_sha(revision)
         except ValidationError as error:
             raise ValidationError({"revision": error.messages}) from None
-    paths = [artifact.path for artifact in artifacts]
+    paths = [artifact.path for artifact in item.artifacts]
     if len(set(paths)) != len(paths):
         raise ValidationError({"artifacts": "each file path may appear once"})
-    with transaction.atomic(savepoint=False):
-        existing = Revision.objects.filter(model=model, revision=revision).first()
-        if existing is not None:
-            return existing, False
-        pinned = create_validated(
-            actor=actor,
-            instance=Revision(model=model, revision=revision, scan_done=scan_done, scan_issues=list(scan_issues)),
-        )
-        files = [_artifact(pinned, artifact) for artifact in artifacts]
-        Artifact.objects.bulk_create(files)
-        changelog.record_many(
-            [
-                changelog.entry(
-                    actor=actor, action="create", instance=file, before=None, after=changelog.snapshot(file)
-                )
-                for file in files
-            ]
-        )
-        return pinned, True
+    return revision
 
 
 def _artifact(revision: Revision, artifact: ArtifactInput) -> Artifact:

@@ -1,11 +1,15 @@
-"""Services that record what a refresh learned from a model's hub.
+"""Services that record what refreshes learned from the models' hubs, many models at a time.
 
 A refresh that finds the same snapshot as last time only stamps the time. Otherwise the model's
 facts, its revision and artifacts, and its lineage edges follow the hub, the base models it names
 are registered, and a change that governance cares about (license, revision, base models, gating,
 new pickle-based files) is written to the change log as an ``upstream-change`` event.
+
+Results are written in batches (one transaction and a fixed number of queries per batch), so a
+run that refreshes thousands of models waits on the hub, not on the database.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,13 +19,13 @@ from django.utils import timezone
 
 from core import changelog
 from core.changelog import Actor
+from core.models import ChangeLogEntry
 from inventory import origin
-from inventory.models import PICKLE_BASED_FORMATS, AIModel, EdgeOrigin, LineageEdge, RefreshState
-from inventory.selectors import license_for_hub
-from inventory.services._common import update_validated
+from inventory.models import PICKLE_BASED_FORMATS, AIModel, EdgeOrigin, License, RefreshState, Revision
+from inventory.selectors import find_models, licenses_for_hub, parent_ids_of
 from inventory.services.ai_models import move_model, publisher_for_namespace, register_model
 from inventory.services.lineage import EdgeRef, sync_edges
-from inventory.services.revisions import ArtifactInput, add_revision, artifact_format
+from inventory.services.revisions import ArtifactInput, RevisionInput, add_revisions, artifact_format
 from inventory.sources.base import UpstreamRecord
 
 UPSTREAM_CHANGE = "upstream-change"
@@ -29,7 +33,7 @@ UPSTREAM_CHANGE = "upstream-change"
 _HUB_EDGE_ORIGINS = (EdgeOrigin.HUB_TAGS, EdgeOrigin.MODEL_CARD)
 # Facts that the model's descendants derive from.
 _LINEAGE_FACTS = {"publisher", "declared_license"}
-_HUB_FACTS = {
+_HUB_FACTS = [
     "publisher",
     "declared_license",
     "upstream_license",
@@ -39,7 +43,8 @@ _HUB_FACTS = {
     "parameter_count",
     "gated",
     "tags",
-}
+]
+_STATE_FIELDS = ["refresh_state", "refresh_error", "refreshed_at", "upstream_snapshot", "updated_at"]
 
 
 @dataclass
@@ -51,68 +56,187 @@ class RefreshOutcome:
     upstream_changes: list[str] = field(default_factory=list)
 
 
-def record_refresh(*, actor: Actor, model: AIModel, record: UpstreamRecord) -> RefreshOutcome:
-    """Bring the model in line with the hub's record (see the module docstring)."""
-    snapshot = record.snapshot()
-    declared_license = license_for_hub(license_id=record.license_id, license_name=record.license_name)
+@dataclass
+class _Refreshed:
+    model: AIModel
+    record: UpstreamRecord
+    snapshot: dict[str, Any]
+    declared_license: License | None
+    previous: dict[str, Any] | None = None  # the snapshot of the refresh before
+
+
+def record_refreshes(*, actor: Actor, refreshed: Sequence[tuple[AIModel, UpstreamRecord]]) -> dict[int, RefreshOutcome]:
+    """Bring each model in line with its hub's record (see the module docstring); by model id.
+    All of them or none: on an error nothing is written, and the caller may retry them one by one."""
+    licenses = licenses_for_hub((record.license_id, record.license_name) for _, record in refreshed)
+    items = [
+        _Refreshed(model, record, record.snapshot(), licenses[(record.license_id, record.license_name)])
+        for model, record in refreshed
+    ]
     now = timezone.now()
-    unchanged = (
-        model.upstream_snapshot == snapshot
-        and model.refresh_state == RefreshState.OK
-        and model.upstream_id == record.upstream_id
-        and model.declared_license_id == (declared_license.pk if declared_license else None)
-    )
+    unchanged = [item.model.pk for item in items if _unchanged(item)]
+    outcomes: dict[int, RefreshOutcome] = {}
     if unchanged:
-        AIModel.objects.filter(pk=model.pk).update(refreshed_at=now)
-        return RefreshOutcome(parent_ids=parent_ids(model), changed=False)
-    with transaction.atomic():
-        origin.lock_lineage()
-        model = AIModel.objects.select_for_update().get(pk=model.pk)
-        previous = model.upstream_snapshot
-        if model.upstream_id != record.upstream_id:
-            model = move_model(actor=actor, model=model, upstream_id=record.upstream_id)
-        model, changed_facts = update_validated(
-            actor=actor,
-            instance=model,
-            changes=_facts(actor=actor, model=model, record=record, declared_license=declared_license),
-            allowed=_HUB_FACTS,
-            message="refreshed from the hub",
-            check_constraints=False,  # values normalized by the source; the database still checks
+        AIModel.objects.filter(pk__in=unchanged).update(refreshed_at=now)
+        outcomes.update(
+            (model_id, RefreshOutcome(parent_ids=parents, changed=False))
+            for model_id, parents in parent_ids_of(unchanged).items()
         )
-        if record.revision:
-            _record_revision(actor=actor, model=model, record=record)
-        parents = [
-            register_model(actor=actor, source=model.source, upstream_id=base.upstream_id)[0]
-            for base in record.base_models
+    changed = [item for item in items if item.model.pk not in outcomes]
+    if changed:
+        with transaction.atomic():
+            origin.lock_lineage()
+            outcomes.update(_record_changes(actor=actor, items=changed, now=now))
+    return outcomes
+
+
+def _unchanged(item: _Refreshed) -> bool:
+    model = item.model
+    return (
+        model.upstream_snapshot == item.snapshot
+        and model.refresh_state == RefreshState.OK
+        and model.upstream_id == item.record.upstream_id
+        and model.declared_license_id == (item.declared_license.pk if item.declared_license else None)
+    )
+
+
+def _record_changes(*, actor: Actor, items: list[_Refreshed], now: datetime) -> dict[int, RefreshOutcome]:
+    current = AIModel.objects.select_for_update().in_bulk([item.model.pk for item in items])
+    entries: list[ChangeLogEntry] = []
+    lineage_changed: set[int] = set()
+    for item in items:
+        item.model = current[item.model.pk]
+        if item.model.upstream_id != item.record.upstream_id:
+            item.model = move_model(actor=actor, model=item.model, upstream_id=item.record.upstream_id)
+        lineage_changed |= _apply_facts(actor=actor, item=item, now=now, entries=entries)
+    AIModel.objects.bulk_update([item.model for item in items], [*_HUB_FACTS, *_STATE_FIELDS])
+    _record_revisions(actor=actor, items=items, entries=entries)
+    parents = _register_bases(actor=actor, items=items)
+    refs_by_child = {
+        item.model: [
+            EdgeRef(item.model.source, base.upstream_id, base.relation, base.learned_from)
+            for base in item.record.base_models
         ]
-        edges_changed = sync_edges(
-            actor=actor,
-            child=model,
-            refs=[
-                EdgeRef(model.source, base.upstream_id, base.relation, base.learned_from) for base in record.base_models
-            ],
-            origins=_HUB_EDGE_ORIGINS,
-        )
-        if changed_facts & _LINEAGE_FACTS and not edges_changed:  # sync_edges recomputed otherwise
-            origin.recompute(actor=actor, model_ids={model.id})
-        differences = upstream_differences(previous, snapshot)
+        for item in items
+    }
+    lineage_changed -= sync_edges(actor=actor, refs_by_child=refs_by_child, origins=_HUB_EDGE_ORIGINS)
+    if lineage_changed:  # a new publisher or license, where no edge change recomputed it already
+        origin.recompute(actor=actor, model_ids=lineage_changed)
+    outcomes = {}
+    for item in items:
+        differences = upstream_differences(item.previous, item.snapshot)
         if differences:
-            changelog.record(
-                actor=actor,
-                action=UPSTREAM_CHANGE,
-                instance=model,
-                before={name: before for name, (before, _) in differences.items()},
-                after={name: after for name, (_, after) in differences.items()},
-                message=f"changed upstream: {', '.join(differences)}",
+            entries.append(
+                changelog.entry(
+                    actor=actor,
+                    action=UPSTREAM_CHANGE,
+                    instance=item.model,
+                    before={name: before for name, (before, _) in differences.items()},
+                    after={name: after for name, (_, after) in differences.items()},
+                    message=f"changed upstream: {', '.join(differences)}",
+                )
             )
-        _set_state(
-            actor=actor, model=model, state=RefreshState.OK, error="", refreshed_at=now, upstream_snapshot=snapshot
-        )
-        return RefreshOutcome(
-            parent_ids=sorted({parent.pk for parent in parents} - {model.pk}),
+        outcomes[item.model.pk] = RefreshOutcome(
+            parent_ids=sorted(parents[item.model.pk] - {item.model.pk}),
             changed=True,
             upstream_changes=list(differences),
         )
+    changelog.record_many(entries)
+    return outcomes
+
+
+def _apply_facts(*, actor: Actor, item: _Refreshed, now: datetime, entries: list[ChangeLogEntry]) -> set[int]:
+    """Set the hub's facts and the refresh state on the (unsaved) model and log what changed;
+    returns the model's id when its descendants' derived facts depend on the change."""
+    model = item.model
+    before = changelog.snapshot(model)
+    facts = {
+        "publisher": publisher_for_namespace(actor=actor, source=model.source, namespace=model.namespace),
+        "declared_license": item.declared_license,
+        "upstream_license": item.record.license_value[:200],
+        "task": item.record.task[:100],
+        "library": item.record.library[:100],
+        "architecture": item.record.architecture[:100],
+        "parameter_count": item.record.parameter_count,
+        "gated": item.record.gated,
+        "tags": list(item.record.tags),
+    }
+    for name, value in facts.items():
+        setattr(model, name, value)
+    model.full_clean(exclude=["publisher", "declared_license"], validate_unique=False, validate_constraints=False)
+    after = changelog.snapshot(model)
+    changed = {name for name in after if after[name] != before[name]}
+    if changed:
+        model.updated_at = now
+        entries.append(
+            changelog.entry(
+                actor=actor,
+                action="update",
+                instance=model,
+                before=before,
+                after=after,
+                message="refreshed from the hub",
+            )
+        )
+    if model.refresh_state != RefreshState.OK or model.refresh_error:
+        entries.append(_state_entry(actor, model, RefreshState.OK, ""))
+    item.previous = model.upstream_snapshot
+    model.refresh_state, model.refresh_error, model.refreshed_at = RefreshState.OK, "", now
+    model.upstream_snapshot = item.snapshot
+    return {model.pk} if changed & _LINEAGE_FACTS else set()
+
+
+def _record_revisions(*, actor: Actor, items: list[_Refreshed], entries: list[ChangeLogEntry]) -> None:
+    """Each record's revision with its files and scan; a known revision gets the current scan."""
+    wanted = [
+        RevisionInput(
+            model=item.model,
+            revision=item.record.revision,
+            artifacts=[ArtifactInput(path=file.path, size=file.size, sha256=file.sha256) for file in item.record.files],
+            scan_done=item.record.security.done if item.record.security else None,
+            scan_issues=list(item.record.security.files_with_issues) if item.record.security else [],
+        )
+        for item in items
+        if item.record.revision
+    ]
+    rescanned = []
+    for want, (revision, created) in zip(wanted, add_revisions(actor=actor, wanted=wanted), strict=True):
+        if not created and (revision.scan_done, revision.scan_issues) != (want.scan_done, list(want.scan_issues)):
+            before = changelog.snapshot(revision)
+            revision.scan_done, revision.scan_issues = want.scan_done, list(want.scan_issues)
+            entries.append(
+                changelog.entry(
+                    actor=actor,
+                    action="update",
+                    instance=revision,
+                    before=before,
+                    after=changelog.snapshot(revision),
+                    message="the hub's security scan",
+                )
+            )
+            rescanned.append(revision)
+    Revision.objects.bulk_update(rescanned, ["scan_done", "scan_issues"])
+
+
+def _register_bases(*, actor: Actor, items: list[_Refreshed]) -> dict[int, set[int]]:
+    """The base models each record names, registered when they are new; by model id."""
+    source_ids: dict[str, set[str]] = {}
+    for item in items:
+        source_ids.setdefault(item.model.source, set()).update(base.upstream_id for base in item.record.base_models)
+    known = {
+        (source, key): model
+        for source, names in source_ids.items()
+        for key, model in find_models(source=source, upstream_ids=names).items()
+    }
+    parents: dict[int, set[int]] = {}
+    for item in items:
+        parents[item.model.pk] = set()
+        for base in item.record.base_models:
+            key = (item.model.source, base.upstream_id.lower())
+            if key not in known:
+                known[key] = register_model(actor=actor, source=item.model.source, upstream_id=base.upstream_id)[0]
+            parents[item.model.pk].add(known[key].pk)
+    return parents
 
 
 def record_gone(*, actor: Actor, model: AIModel, reason: str) -> None:
@@ -125,70 +249,27 @@ def record_failure(*, actor: Actor, model: AIModel, error: str) -> None:
     _set_state(actor=actor, model=model, state=RefreshState.ERROR, error=error, refreshed_at=None)
 
 
-def _set_state(
-    *, actor: Actor, model: AIModel, state: str, error: str, refreshed_at: datetime | None, **also: Any
-) -> None:
-    """Record the outcome (and the fields in ``also``); a change of state is logged, a repeat of the
-    same state is not."""
-    with transaction.atomic(savepoint=False):
-        current = AIModel.objects.select_for_update().only("refresh_state", "refresh_error").get(pk=model.pk)
-        changes: dict[str, Any] = {"refresh_state": state, "refresh_error": error, **also}
+def _state_entry(actor: Actor, model: AIModel, state: str, error: str) -> ChangeLogEntry:
+    return changelog.entry(
+        actor=actor,
+        action="update",
+        instance=model,
+        before={"refresh_state": model.refresh_state, "refresh_error": model.refresh_error},
+        after={"refresh_state": state, "refresh_error": error},
+        message=f"refresh: {state}" + (f": {error}" if error else ""),
+    )
+
+
+def _set_state(*, actor: Actor, model: AIModel, state: str, error: str, refreshed_at: datetime | None) -> None:
+    """Record the outcome; a change of state is logged, a repeat of the same state is not."""
+    with transaction.atomic():
+        current = AIModel.objects.select_for_update().get(pk=model.pk)
+        changes: dict[str, Any] = {"refresh_state": state, "refresh_error": error}
         if refreshed_at is not None:
             changes["refreshed_at"] = refreshed_at
         AIModel.objects.filter(pk=model.pk).update(**changes)
         if current.refresh_state != state:
-            changelog.record(
-                actor=actor,
-                action="update",
-                instance=model,
-                before={"refresh_state": current.refresh_state, "refresh_error": current.refresh_error},
-                after={"refresh_state": state, "refresh_error": error},
-                message=f"refresh: {state}" + (f": {error}" if error else ""),
-            )
-
-
-def _facts(*, actor: Actor, model: AIModel, record: UpstreamRecord, declared_license: Any) -> dict[str, Any]:
-    return {
-        "publisher": publisher_for_namespace(actor=actor, source=model.source, namespace=model.namespace),
-        "declared_license": declared_license,
-        "upstream_license": record.license_value[:200],
-        "task": record.task[:100],
-        "library": record.library[:100],
-        "architecture": record.architecture[:100],
-        "parameter_count": record.parameter_count,
-        "gated": record.gated,
-        "tags": list(record.tags),
-    }
-
-
-def _record_revision(*, actor: Actor, model: AIModel, record: UpstreamRecord) -> None:
-    scan_done = record.security.done if record.security else None
-    scan_issues = list(record.security.files_with_issues) if record.security else []
-    revision, created = add_revision(
-        actor=actor,
-        model=model,
-        revision=record.revision,
-        artifacts=[ArtifactInput(path=file.path, size=file.size, sha256=file.sha256) for file in record.files],
-        scan_done=scan_done,
-        scan_issues=scan_issues,
-    )
-    if not created and (revision.scan_done, revision.scan_issues) != (scan_done, scan_issues):
-        update_validated(
-            actor=actor,
-            instance=revision,
-            changes={"scan_done": scan_done, "scan_issues": scan_issues},
-            allowed={"scan_done", "scan_issues"},
-            message="the hub's security scan",
-            check_constraints=False,
-        )
-
-
-def parent_ids(model: AIModel) -> list[int]:
-    return list(
-        LineageEdge.objects.filter(child=model, parent__isnull=False)
-        .values_list("parent_id", flat=True)
-        .order_by("parent_id")
-    )
+            changelog.record_many([_state_entry(actor, current, state, error)])
 
 
 def _pickle_files(snapshot: dict[str, Any]) -> list[str]:
