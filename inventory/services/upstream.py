@@ -21,7 +21,7 @@ from core import changelog
 from core.changelog import Actor
 from core.models import ChangeLogEntry
 from inventory import origin
-from inventory.models import PICKLE_BASED_FORMATS, AIModel, EdgeOrigin, License, RefreshState, Revision
+from inventory.models import PICKLE_BASED_FORMATS, AIModel, EdgeOrigin, License, Publisher, RefreshState, Revision
 from inventory.selectors import find_models, licenses_for_hub, parent_ids_of
 from inventory.services.ai_models import move_model, publisher_for_namespace, register_model
 from inventory.services.lineage import EdgeRef, sync_edges
@@ -104,12 +104,18 @@ def _record_changes(*, actor: Actor, items: list[_Refreshed], now: datetime) -> 
     current = AIModel.objects.select_for_update().in_bulk([item.model.pk for item in items])
     entries: list[ChangeLogEntry] = []
     lineage_changed: set[int] = set()
+    publishers: dict[tuple[str, str], Publisher] = {}
     for item in items:
         item.model = current[item.model.pk]
         if item.model.upstream_id != item.record.upstream_id:
             item.model = move_model(actor=actor, model=item.model, upstream_id=item.record.upstream_id)
-        lineage_changed |= _apply_facts(actor=actor, item=item, now=now, entries=entries)
-    AIModel.objects.bulk_update([item.model for item in items], [*_HUB_FACTS, *_STATE_FIELDS])
+        key = (item.model.source, item.model.namespace.lower())
+        if key not in publishers:  # many models of a batch share a namespace
+            publishers[key] = publisher_for_namespace(actor=actor, source=key[0], namespace=item.model.namespace)
+        lineage_changed |= _apply_facts(actor=actor, item=item, publisher=publishers[key], now=now, entries=entries)
+    for item in items:  # one plain UPDATE each: Django's bulk_update builds a CASE per field and row, far slower
+        fields = {name: getattr(item.model, name) for name in [*_HUB_FACTS, *_STATE_FIELDS]}
+        AIModel.objects.filter(pk=item.model.pk).update(**fields)
     _record_revisions(actor=actor, items=items, entries=entries)
     parents = _register_bases(actor=actor, items=items)
     refs_by_child = {
@@ -145,13 +151,15 @@ def _record_changes(*, actor: Actor, items: list[_Refreshed], now: datetime) -> 
     return outcomes
 
 
-def _apply_facts(*, actor: Actor, item: _Refreshed, now: datetime, entries: list[ChangeLogEntry]) -> set[int]:
+def _apply_facts(
+    *, actor: Actor, item: _Refreshed, publisher: Publisher, now: datetime, entries: list[ChangeLogEntry]
+) -> set[int]:
     """Set the hub's facts and the refresh state on the (unsaved) model and log what changed;
     returns the model's id when its descendants' derived facts depend on the change."""
     model = item.model
     before = changelog.snapshot(model)
     facts = {
-        "publisher": publisher_for_namespace(actor=actor, source=model.source, namespace=model.namespace),
+        "publisher": publisher,
         "declared_license": item.declared_license,
         "upstream_license": item.record.license_value[:200],
         "task": item.record.task[:100],
