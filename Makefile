@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test lint
+.PHONY: run test lint bench
 
 $(BIN)/.runtime-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,6 @@ lint: $(BIN)/.dev-installed
 	ruff format --check .
 	python manage.py check
 	python manage.py makemigrations --check --dry-run
+
+bench: $(BIN)/.dev-installed
+	python -m bench.refresh

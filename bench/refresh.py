@@ -83,14 +83,20 @@ def run_baseline(hub_url: str, count: int) -> float:
     return time.perf_counter() - started
 
 
-def prepare_database(env: dict[str, str], database_url: str) -> None:
+def recreate_database(database_url: str, *, create: bool = True) -> None:
+    """Drop the benchmark's database, and create it empty again unless ``create`` is False."""
     import psycopg
 
     name = urlsplit(database_url).path.lstrip("/")
     admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
+        if create:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare_database(env: dict[str, str], database_url: str) -> None:
+    recreate_database(database_url)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=PROJECT_DIR, env=env, check=True
     )
@@ -173,6 +179,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             worker.wait(timeout=30)
         hub.terminate()
         hub.wait(timeout=10)
+        recreate_database(options.database_url, create=False)
     results = {
         "models": options.models,
         "hub_delay_seconds": options.delay,
@@ -180,6 +187,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "first_refresh": {"seconds": round(first, 3), "ratio": round(first / baseline, 2), **first_stats},
         "steady_refresh": {"seconds": round(steady, 3), "ratio": round(steady / baseline, 2), **steady_stats},
         "goal_ratio": options.goal,
+        "meets_goal": all(
+            phase["ratio"] <= options.goal and phase["peak_in_flight"] <= BASELINE_THREADS
+            for phase in ({"ratio": first / baseline, **first_stats}, {"ratio": steady / baseline, **steady_stats})
+        ),
     }
     print(json.dumps(results, indent=2))
     return results

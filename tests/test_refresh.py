@@ -366,11 +366,11 @@ def test_a_lock_held_by_a_live_holder_is_not_taken(hub):
     hub.add(model_json("acme/busy"))
     model = registered("acme/busy")
     other = lease.new_holder()
-    assert lease.try_acquire(model_id=model.pk, holder=other)
-    assert not lease.try_acquire(model_id=model.pk, holder=lease.new_holder()), "held by a live process"
+    assert lease.try_acquire_many(model_ids=[model.pk], holder=other) == {model.pk}
+    assert lease.try_acquire_many(model_ids=[model.pk], holder=lease.new_holder()) == set(), "held by a live holder"
 
     lease.release_many(model_ids=[model.pk], holder=other)
-    assert lease.try_acquire(model_id=model.pk, holder="somewhere-else:1:run"), "free again"
+    assert lease.try_acquire_many(model_ids=[model.pk], holder="somewhere-else:1:run") == {model.pk}, "free again"
 
 
 def test_a_lock_left_by_a_dead_process_is_taken_over(hub):

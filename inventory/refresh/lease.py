@@ -19,11 +19,6 @@ def new_holder() -> str:
     return f"{process_identity()}:{uuid.uuid4().hex[:12]}"
 
 
-def try_acquire(*, model_id: int, holder: str) -> bool:
-    """Take the model's refresh lock for ``holder``; False while another live holder has it."""
-    return model_id in try_acquire_many(model_ids=[model_id], holder=holder)
-
-
 def try_acquire_many(*, model_ids: Collection[int], holder: str) -> set[int]:
     """Take the refresh locks of these models for ``holder``; returns the ids it now holds (models
     locked by another live holder, or deleted, are left out)."""

@@ -12,16 +12,9 @@ from core.changelog import Actor
 Instance = TypeVar("Instance", bound=models.Model)
 
 
-def create_validated(
-    *, actor: Actor, instance: Instance, message: str = "", check_constraints: bool = True
-) -> Instance:
-    """Validate every field and constraint (errors name the field), save, and log the creation.
-
-    ``check_constraints=False`` leaves the model's constraints and foreign keys to the database
-    (each costs a query here): for values the code itself derived, where a violation is a bug,
-    not an input error.
-    """
-    _full_clean(instance, check_constraints)
+def create_validated(*, actor: Actor, instance: Instance, message: str = "") -> Instance:
+    """Validate every field and constraint (errors name the field), save, and log the creation."""
+    instance.full_clean()
     instance.save()
     changelog.record(
         actor=actor, action="create", instance=instance, after=changelog.snapshot(instance), message=message
@@ -30,18 +23,11 @@ def create_validated(
 
 
 def update_validated(
-    *,
-    actor: Actor,
-    instance: Instance,
-    changes: Mapping[str, Any],
-    allowed: set[str],
-    message: str = "",
-    check_constraints: bool = True,
+    *, actor: Actor, instance: Instance, changes: Mapping[str, Any], allowed: set[str], message: str = ""
 ) -> tuple[Instance, set[str]]:
     """Apply ``changes`` to a locked, fresh copy of ``instance``; returns it and the fields that changed.
 
-    Nothing is written (and nothing logged) when no value differs. ``check_constraints`` as for
-    ``create_validated``.
+    Nothing is written (and nothing logged) when no value differs.
     """
     unknown = set(changes) - allowed
     if unknown:
@@ -54,20 +40,12 @@ def update_validated(
     changed = {name for name in after if after[name] != before[name]}
     if not changed:
         return fresh, changed
-    _full_clean(fresh, check_constraints)
+    fresh.full_clean()
     fresh.save()
     changelog.record(
         actor=actor, action="update", instance=fresh, before=before, after=changelog.snapshot(fresh), message=message
     )
     return fresh, changed
-
-
-def _full_clean(instance: models.Model, check_constraints: bool) -> None:
-    if check_constraints:
-        instance.full_clean()
-        return
-    foreign_keys = [field.name for field in instance._meta.concrete_fields if field.many_to_one]
-    instance.full_clean(exclude=foreign_keys, validate_unique=False, validate_constraints=False)
 
 
 def delete_logged(*, actor: Actor, instance: models.Model, message: str = "") -> None:

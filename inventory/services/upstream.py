@@ -52,7 +52,6 @@ class RefreshOutcome:
     """What one refresh did: the base models it named (in the inventory now) and what changed."""
 
     parent_ids: list[int]
-    changed: bool
     upstream_changes: list[str] = field(default_factory=list)
 
 
@@ -79,8 +78,7 @@ def record_refreshes(*, actor: Actor, refreshed: Sequence[tuple[AIModel, Upstrea
     if unchanged:
         AIModel.objects.filter(pk__in=unchanged).update(refreshed_at=now)
         outcomes.update(
-            (model_id, RefreshOutcome(parent_ids=parents, changed=False))
-            for model_id, parents in parent_ids_of(unchanged).items()
+            (model_id, RefreshOutcome(parent_ids=parents)) for model_id, parents in parent_ids_of(unchanged).items()
         )
     changed = [item for item in items if item.model.pk not in outcomes]
     if changed:
@@ -144,7 +142,6 @@ def _record_changes(*, actor: Actor, items: list[_Refreshed], now: datetime) -> 
             )
         outcomes[item.model.pk] = RefreshOutcome(
             parent_ids=sorted(parents[item.model.pk] - {item.model.pk}),
-            changed=True,
             upstream_changes=list(differences),
         )
     changelog.record_many(entries)
