@@ -426,3 +426,17 @@ def test_a_record_that_cannot_be_written_fails_alone(hub):
     assert "revision" in summary.failed[str(odd)]
     assert fresh(odd).refresh_state == "error"
     assert {fresh(model).refresh_state for model in good} == {"ok"}
+
+
+def test_a_run_stopped_by_an_error_gives_its_locks_back(hub, monkeypatch):
+    hub.add(model_json("acme/interrupted"))
+    model = registered("acme/interrupted")
+
+    def broken_source(name):
+        raise RuntimeError("the source registry broke")
+
+    monkeypatch.setattr("inventory.refresh.runner.source_for", broken_source)
+    with pytest.raises(RuntimeError):
+        refresh(model)
+
+    assert fresh(model).refresh_lock_owner == "", "the next run need not wait for the lease to run out"

@@ -41,3 +41,8 @@ def release_many(*, model_ids: Collection[int], holder: str) -> None:
     """Give the locks back (only their holder can)."""
     held = AIModel.objects.filter(pk__in=model_ids, refresh_lock_owner=holder)
     held.update(refresh_lock_owner="", refresh_lock_until=None)
+
+
+def release_all(*, holder: str) -> None:
+    """Give back every lock ``holder`` still has (a run that stopped on an error)."""
+    AIModel.objects.filter(refresh_lock_owner=holder).update(refresh_lock_owner="", refresh_lock_until=None)

@@ -97,17 +97,20 @@ class RefreshRun:
             self._add(model_id, depth=0)
         self._report()
         in_flight: dict[Fetch, tuple[AIModel, int]] = {}
-        with ThreadPoolExecutor(max_workers=settings.HUB_MAX_IN_FLIGHT, thread_name_prefix="hub-fetch") as pool:
-            while self._queue or in_flight:
-                waiting = self._start_fetches(pool, in_flight)
-                if in_flight:
-                    poll = settings.REFRESH_LOCK_POLL_SECONDS
-                    finished, _ = wait(in_flight, timeout=poll, return_when=FIRST_COMPLETED)
-                    results = [(future, *in_flight.pop(future)) for future in finished]
-                    self._start_fetches(pool, in_flight)  # keep the hub busy while this thread writes
-                    self._finish(results)
-                elif waiting:
-                    time.sleep(settings.REFRESH_LOCK_POLL_SECONDS)
+        try:
+            with ThreadPoolExecutor(max_workers=settings.HUB_MAX_IN_FLIGHT, thread_name_prefix="hub-fetch") as pool:
+                while self._queue or in_flight:
+                    waiting = self._start_fetches(pool, in_flight)
+                    if in_flight:
+                        poll = settings.REFRESH_LOCK_POLL_SECONDS
+                        finished, _ = wait(in_flight, timeout=poll, return_when=FIRST_COMPLETED)
+                        results = [(future, *in_flight.pop(future)) for future in finished]
+                        self._start_fetches(pool, in_flight)  # keep the hub busy while this thread writes
+                        self._finish(results)
+                    elif waiting:
+                        time.sleep(settings.REFRESH_LOCK_POLL_SECONDS)
+        finally:
+            lease.release_all(holder=self.holder)  # after an error, the next run need not wait for the leases
         return self.summary
 
     def _add(self, model_id: int, depth: int) -> None:
