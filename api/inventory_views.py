@@ -33,6 +33,7 @@ from api.permissions import requires
 from api.throttling import ThrottleFirst
 from core.access import Capability, role_can
 from core.models import ChangeLogEntry
+from inventory import origin
 from inventory.filters import ModelFilter
 from inventory.models import (
     AIModel,
@@ -131,6 +132,9 @@ class ModelViewSet(ThrottleFirst, mixins.ListModelMixin, mixins.RetrieveModelMix
         if not expected:
             return problem(status.HTTP_428_PRECONDITION_REQUIRED, "send If-Match with the ETag from GET")
         with transaction.atomic():
+            # The lineage lock before the row lock, in the order every lineage writer takes them
+            # (a refresh holds the first and waits for rows): the reverse order could deadlock.
+            origin.lock_lineage()
             current = AIModel.objects.select_for_update().get(pk=model.pk)
             if not if_match(expected, etag_of(current)):
                 return problem(status.HTTP_412_PRECONDITION_FAILED, "the model changed since you read it; GET it again")

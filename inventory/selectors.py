@@ -43,9 +43,14 @@ def find_models(*, source: str, upstream_ids: Iterable[str]) -> dict[str, AIMode
 
 def publisher_of_namespace(*, source: str, namespace: str) -> Publisher | None:
     """The publisher that owns (or owned, for a renamed namespace) this hub namespace."""
-    entry = PublisherNamespace.objects.filter(source=source, namespace__iexact=namespace).select_related("publisher")
-    found = entry.first()
-    return found.publisher if found else None
+    return publishers_of_namespaces(source=source, namespaces=[namespace]).get(namespace.lower())
+
+
+def publishers_of_namespaces(*, source: str, namespaces: Iterable[str]) -> dict[str, Publisher]:
+    """``publisher_of_namespace`` for many namespaces in one query, by lowercased namespace."""
+    wanted = {namespace.lower() for namespace in namespaces}
+    entries = PublisherNamespace.objects.annotate(key=Lower("namespace")).filter(source=source, key__in=wanted)
+    return {entry.key: entry.publisher for entry in entries.select_related("publisher")}
 
 
 def models_for_listing() -> QuerySet[AIModel]:

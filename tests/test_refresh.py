@@ -1,8 +1,6 @@
 """Refreshing models from a fake hub over real HTTP: facts, revisions, lineage discovery, change
 detection, states, retries and the per-model lock."""
 
-import threading
-
 import pytest
 from django.test import override_settings
 
@@ -15,7 +13,6 @@ from inventory.services.ai_models import register_model
 from inventory.services.upstream import UPSTREAM_CHANGE
 from tests.inventory_helpers import ACTOR
 from tests.support.fake_hub import Reply, commit_sha, model_json
-from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
@@ -402,30 +399,107 @@ def test_backoff_is_exponential_capped_and_jittered(attempt, settings):
     assert len(waits) > 1, "jittered"
 
 
-def test_a_record_that_cannot_be_written_fails_alone(hub):
+def test_a_record_that_cannot_be_written_fails_alone_and_its_batch_is_written(hub, caplog):
+    from inventory.refresh.runner import _Fetched
+    from inventory.sources.huggingface import HuggingFaceSource
+
     good = []
     for number in range(3):
         hub.add(model_json(f"acme/good-{number}"))
         good.append(registered(f"acme/good-{number}"))
     hub.add({**model_json("acme/odd-sha"), "sha": "not-a-commit-sha"})
     odd = registered("acme/odd-sha")
-    releases = [hub.hold(model.upstream_id) for model in [*good, odd]]
+    run = RefreshRun(actor=ACTOR)
+    batch = [_Fetched(model, 0, HuggingFaceSource().fetch(model.upstream_id), 1) for model in [*good, odd]]
 
-    def release_together():
-        wait_until(lambda: len(hub.requests) == 4, what="all four fetches")
-        for release in releases:
-            release.set()
+    run._write(batch)  # the four as one batch, as the run writes fetches that finished together
 
-    releaser = threading.Thread(target=release_together)
-    releaser.start()
-    summary = refresh(*good, odd)
-    releaser.join()
-
-    assert sorted(summary.ok) == sorted(str(model) for model in good)
-    assert list(summary.failed) == [str(odd)]
-    assert "revision" in summary.failed[str(odd)]
+    assert "a batch of refreshes failed; writing them one at a time" in caplog.text
+    assert sorted(run.summary.ok) == sorted(str(model) for model in good)
+    assert list(run.summary.failed) == [str(odd)]
+    assert "revision" in run.summary.failed[str(odd)]
     assert fresh(odd).refresh_state == "error"
     assert {fresh(model).refresh_state for model in good} == {"ok"}
+
+
+def test_a_revision_recorded_without_files_gets_them_from_the_hub(hub):
+    from inventory.services.revisions import add_revision
+
+    hub.add(model_json("acme/deployed", files=["config.json", "model.safetensors"]))
+    model = registered("acme/deployed")
+    pinned, _ = add_revision(actor=ACTOR, model=model, revision=commit_sha("acme/deployed"))  # a deploy named it
+    assert pinned.artifacts.count() == 0
+
+    refresh(model)
+
+    assert sorted(pinned.artifacts.values_list("path", flat=True)) == ["config.json", "model.safetensors"]
+    assert Revision.objects.filter(model=model).count() == 1
+
+
+def test_a_curators_edge_to_the_same_parent_is_left_as_it_is(hub):
+    from tests.inventory_helpers import derive_from
+
+    hub.add(model_json("acme/curated", bases=[("Qwen/Qwen2.5-7B", None)]))
+    hub.add(model_json("Qwen/Qwen2.5-7B"))
+    model = registered("acme/curated")
+    derive_from(model, "Qwen/Qwen2.5-7B", "distillation")
+
+    refresh(model)
+
+    [edge] = LineageEdge.objects.filter(child=model)
+    assert (edge.relation, edge.origin) == ("distillation", "manual"), "the hub's untyped tag does not overwrite it"
+    assert edge.parent == find_model(source="huggingface", upstream_id="Qwen/Qwen2.5-7B")
+
+
+def test_a_base_named_by_the_models_own_former_id_is_no_base(hub):
+    hub.add(model_json("zai-org/glm-4-9b", card_base_model="THUDM/glm-4-9b"))
+    hub.move("THUDM/glm-4-9b", "zai-org/glm-4-9b")
+    model = registered("THUDM/glm-4-9b")
+
+    summary = refresh(model)
+
+    assert summary.failed == {}
+    assert fresh(model).upstream_id == "zai-org/glm-4-9b"
+    assert not LineageEdge.objects.filter(child=model).exists()
+
+
+def test_a_move_onto_an_id_registered_as_another_model_is_an_error_that_says_so(hub):
+    hub.add(model_json("zai-org/glm-4-9b-chat"))
+    hub.move("THUDM/glm-4-9b-chat", "zai-org/glm-4-9b-chat")
+    old = registered("THUDM/glm-4-9b-chat")
+    new = registered("zai-org/glm-4-9b-chat")
+
+    refresh(old, new)
+
+    assert fresh(new).refresh_state == "ok"
+    assert fresh(old).refresh_state == "error"
+    assert f"zai-org/glm-4-9b-chat is registered as another model (#{new.pk})" in fresh(old).refresh_error
+
+
+def test_a_429_with_only_a_ratelimit_header_waits_for_its_reset(hub):
+    hub.add(model_json("acme/limited"))
+    hub.script("acme/limited", Reply(status=429, headers={"RateLimit": '"api";r=0;t=1'}, body=b"{}"))
+    model = registered("acme/limited")
+
+    refresh(model)
+
+    assert fresh(model).refresh_state == "ok"
+    first, second = hub.request_times
+    assert second - first >= 0.95, "the reset time of the RateLimit header was waited for"
+
+
+def test_a_curators_correction_of_a_hub_fact_is_set_back_by_the_next_refresh(hub):
+    from inventory.services.ai_models import update_model
+
+    hub.add(model_json("acme/corrected"))
+    model = registered("acme/corrected")
+    refresh(model)
+    update_model(actor=ACTOR, model=fresh(model), changes={"task": "image-classification", "team": "vision"})
+
+    refresh(model)
+
+    assert fresh(model).task == "text-generation", "the hub's facts win"
+    assert fresh(model).team == "vision", "facts the hub does not have stay"
 
 
 def test_a_run_stopped_by_an_error_gives_its_locks_back(hub, monkeypatch):

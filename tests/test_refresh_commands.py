@@ -39,7 +39,7 @@ def test_refresh_model_takes_a_purl_and_says_when_it_failed(hub, settings):
     hub.add(model_json("acme/down"))
     hub.script("acme/down", Reply(status=503))
 
-    with pytest.raises(CommandError, match="1 of 1 models could not be refreshed"):
+    with pytest.raises(CommandError, match="1 of the models could not be refreshed"):
         run("refresh_model", "pkg:huggingface/acme/down")
 
 

@@ -56,17 +56,28 @@ def test_two_runs_discovering_the_same_base_register_and_fetch_it_once(hub):
     assert sorted(base.child_edges.values_list("relation", flat=True)) == ["adapter", "finetune"]
 
 
-def test_two_refreshes_of_one_model_never_overlap(hub):
+def test_two_refreshes_of_one_model_never_overlap(hub, monkeypatch):
+    from inventory.refresh import lease
+
     hub.add(model_json("acme/contended"))
     model = registered("acme/contended")
     release = hub.hold("acme/contended")
-    results: dict[int, RunSummary] = {}
+    refused = threading.Event()
+    take = lease.try_acquire_many
 
+    def watched_take(*, model_ids, holder):
+        held = take(model_ids=model_ids, holder=holder)
+        if model.pk in model_ids and model.pk not in held:
+            refused.set()
+        return held
+
+    monkeypatch.setattr(lease, "try_acquire_many", watched_take)
+    results: dict[int, RunSummary] = {}
     first = refresh_in_thread(model.pk, results)
     wait_until(lambda: hub.requests_for("acme/contended"), what="the first fetch")
     second_results: dict[int, RunSummary] = {}
     second = refresh_in_thread(model.pk, second_results)
-    wait_until(lambda: AIModel.objects.get(pk=model.pk).refresh_lock_owner, what="the lock to be held")
+    assert refused.wait(timeout=30), "the second run was refused the lock while the first one fetched"
     assert hub.in_flight == 1
     release.set()
     first.join(timeout=60)
@@ -76,3 +87,31 @@ def test_two_refreshes_of_one_model_never_overlap(hub):
     assert hub.peak_in_flight == 1
     assert results[model.pk].ok == second_results[model.pk].ok == [str(model)]
     assert AIModel.objects.get(pk=model.pk).refresh_lock_owner == ""
+
+
+def test_a_result_whose_lock_was_lost_meanwhile_is_not_written(hub):
+    hub.add(model_json("acme/slow"))
+    model = registered("acme/slow")
+    release = hub.hold("acme/slow")
+
+    def take_over_while_fetching():
+        wait_until(lambda: hub.requests_for("acme/slow"), what="the fetch")
+        # the lease ran out and another run took the model
+        try:
+            AIModel.objects.filter(pk=model.pk).update(refresh_lock_owner="elsewhere:1:other-run")
+        finally:
+            release.set()
+            connection.close()
+
+    thief = threading.Thread(target=take_over_while_fetching)
+    thief.start()
+    summary = RefreshRun(actor=ACTOR).run([model.pk])
+    thief.join()
+
+    assert summary.failed == {}
+    assert AIModel.objects.get(pk=model.pk).refresh_state == "pending", (
+        "the other run's result wins; this one is dropped"
+    )
+    assert AIModel.objects.get(pk=model.pk).refresh_lock_owner == "elsewhere:1:other-run", (
+        "and its lock is not released"
+    )

@@ -30,5 +30,5 @@ def refresh_in_foreground(model_ids: list[int], *, stdout: TextIO, stderr: TextI
     for label, error in summary.failed.items():
         stdout.write(f"failed: {label}: {error}\n")
     if summary.failed:
-        raise CommandError(f"{len(summary.failed)} of {len(model_ids)} models could not be refreshed")
+        raise CommandError(f"{len(summary.failed)} of the models could not be refreshed (see above)")
     return summary

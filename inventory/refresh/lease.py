@@ -37,6 +37,15 @@ def try_acquire_many(*, model_ids: Collection[int], holder: str) -> set[int]:
     return held
 
 
+def renew_many(*, model_ids: Collection[int], holder: str) -> set[int]:
+    """Extend ``holder``'s locks on these models by REFRESH_LOCK_SECONDS; returns the ids it still
+    holds (a lock that ran out may have been taken by another run meanwhile)."""
+    until = timezone.now() + timedelta(seconds=settings.REFRESH_LOCK_SECONDS)
+    held = AIModel.objects.filter(pk__in=model_ids, refresh_lock_owner=holder)
+    held.update(refresh_lock_until=until)
+    return set(held.values_list("pk", flat=True))
+
+
 def release_many(*, model_ids: Collection[int], holder: str) -> None:
     """Give the locks back (only their holder can)."""
     held = AIModel.objects.filter(pk__in=model_ids, refresh_lock_owner=holder)

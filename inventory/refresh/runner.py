@@ -91,6 +91,7 @@ class RefreshRun:
         self._queue: deque[_Item] = deque()
         self._seen: set[int] = set()
         self._done = 0
+        self._renewed_at = time.monotonic()
 
     def run(self, model_ids: Iterable[int]) -> RunSummary:
         for model_id in model_ids:
@@ -100,6 +101,7 @@ class RefreshRun:
         try:
             with ThreadPoolExecutor(max_workers=settings.HUB_MAX_IN_FLIGHT, thread_name_prefix="hub-fetch") as pool:
                 while self._queue or in_flight:
+                    self._renew_locks(in_flight)
                     waiting = self._start_fetches(pool, in_flight)
                     if in_flight:
                         poll = settings.REFRESH_LOCK_POLL_SECONDS
@@ -112,6 +114,12 @@ class RefreshRun:
         finally:
             lease.release_all(holder=self.holder)  # after an error, the next run need not wait for the leases
         return self.summary
+
+    def _renew_locks(self, in_flight: dict[Fetch, tuple[AIModel, int]]) -> None:
+        """Keep the locks of the models being fetched: retries and Retry-After waits may outlast one lease."""
+        if time.monotonic() - self._renewed_at >= settings.REFRESH_LOCK_SECONDS / 3:
+            lease.renew_many(model_ids=[model.pk for model, _ in in_flight.values()], holder=self.holder)
+            self._renewed_at = time.monotonic()
 
     def _add(self, model_id: int, depth: int) -> None:
         if model_id not in self._seen:
@@ -173,10 +181,20 @@ class RefreshRun:
                 fetched.append(_Fetched(model, depth, record, attempts))
         try:
             if fetched:
-                self._write(fetched)
+                self._write(self._still_locked(fetched))
         finally:
             lease.release_many(model_ids=[model.pk for _, model, _ in results], holder=self.holder)
             self._count_done(len(results))
+
+    def _still_locked(self, fetched: list[_Fetched]) -> list[_Fetched]:
+        """The fetched models whose locks this run still holds; another run took over the others
+        (their leases ran out), and its result is the newer one."""
+        held = lease.renew_many(model_ids=[one.model.pk for one in fetched], holder=self.holder)
+        for one in fetched:
+            if one.model.pk not in held:
+                self.summary.ok.append(str(one.model))
+                self.on_log(f"{one.model}: its lock ran out and another run refreshed it; this result is dropped")
+        return [one for one in fetched if one.model.pk in held]
 
     def _write(self, fetched: list[_Fetched]) -> None:
         try:

@@ -1,7 +1,7 @@
 """Services for lineage edges: each change recomputes what the child and its descendants derive."""
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -52,7 +52,7 @@ def sync_edges(*, actor: Actor, refs_by_child: Mapping[AIModel, Sequence[EdgeRef
     the end, for every child at once; returns the children whose derived facts may have changed."""
     with transaction.atomic(savepoint=False):
         origin.lock_lineage()
-        upserted = _upsert_edges(actor=actor, refs_by_child=refs_by_child)
+        upserted = _upsert_edges(actor=actor, refs_by_child=refs_by_child, managed=origins)
         kept = [edge.pk for edges in upserted.edges.values() for edge in edges]
         gone = list(LineageEdge.objects.filter(child__in=list(refs_by_child), origin__in=origins).exclude(pk__in=kept))
         changelog.record_many(
@@ -82,9 +82,12 @@ class _Upserted:
     linked: set[int]  # children with a parent linked or unlinked just now: their origins change
 
 
-def _upsert_edges(*, actor: Actor, refs_by_child: Mapping[AIModel, Sequence[EdgeRef]]) -> _Upserted:
+def _upsert_edges(
+    *, actor: Actor, refs_by_child: Mapping[AIModel, Sequence[EdgeRef]], managed: Collection[str] | None = None
+) -> _Upserted:
     """Create the edges that do not exist; update the relation of those that do, and link a parent
-    registered since. A fixed number of queries, whatever the number of edges."""
+    registered since. With ``managed``, an existing edge learned elsewhere (a curator's, a BOM's)
+    is left as it is. A fixed number of queries, whatever the number of edges."""
     names_by_source: dict[str, set[str]] = defaultdict(set)
     for refs in refs_by_child.values():
         for ref in refs:
@@ -115,6 +118,8 @@ def _upsert_edges(*, actor: Actor, refs_by_child: Mapping[AIModel, Sequence[Edge
                 existing[(child.pk, *ref.key)] = edge
                 result.created.append(edge)
                 result.linked.add(child.pk)
+            elif managed is not None and edge.origin not in managed:
+                pass  # the same parent, named by someone the caller does not speak for
             elif edge.relation != ref.relation or (edge.parent_id is None and parent is not None):
                 updated.append((edge, changelog.snapshot(edge)))
                 if edge.parent_id is None and parent is not None:  # its parent has been registered since

@@ -74,7 +74,8 @@ def add_revision(
 
 
 def add_revisions(*, actor: Actor, wanted: Sequence[RevisionInput]) -> list[tuple[Revision, bool]]:
-    """``add_revision`` for many revisions at once, in a fixed number of queries."""
+    """``add_revision`` for many revisions at once, in a fixed number of queries. A revision
+    recorded before gets the files it lacks."""
     keyed = [((item.model.pk, _revision_id(item)), item) for item in wanted]
     with transaction.atomic(savepoint=False):
         models = {key[0] for key, _ in keyed}
@@ -86,9 +87,27 @@ def add_revisions(*, actor: Actor, wanted: Sequence[RevisionInput]) -> list[tupl
         rows = [row for row, _ in new.values()]
         Revision.objects.bulk_create(rows)
         files = [_artifact(row, artifact) for row, item in new.values() for artifact in item.artifacts]
+        files += _missing_files(recorded, keyed)
         Artifact.objects.bulk_create(files)
         changelog.record_many(changelog.creations(actor=actor, instances=[*rows, *files]))
         return [(new[key][0], True) if key in new else (recorded[key], False) for key, _ in keyed]
+
+
+def _missing_files(
+    recorded: dict[tuple[int, str], Revision], keyed: list[tuple[tuple[int, str], RevisionInput]]
+) -> list[Artifact]:
+    """Files of revisions recorded before without them (a client named the sha; a hub lists its
+    files later): the ones not recorded yet. Recorded files are never changed."""
+    known = [(recorded[key], item) for key, item in keyed if key in recorded and item.artifacts]
+    if not known:
+        return []
+    have = set(Artifact.objects.filter(revision__in=[row for row, _ in known]).values_list("revision_id", "path"))
+    return [
+        _artifact(row, artifact)
+        for row, item in known
+        for artifact in item.artifacts
+        if (row.pk, artifact.path) not in have
+    ]
 
 
 def _revision(item: RevisionInput, revision: str) -> Revision:

@@ -22,7 +22,7 @@ from core.changelog import Actor
 from core.models import ChangeLogEntry
 from inventory import origin
 from inventory.models import PICKLE_BASED_FORMATS, AIModel, EdgeOrigin, License, Publisher, RefreshState, Revision
-from inventory.selectors import find_models, licenses_for_hub, parent_ids_of
+from inventory.selectors import find_models, licenses_for_hub, parent_ids_of, publishers_of_namespaces
 from inventory.services.ai_models import move_model, publisher_for_namespace, register_model
 from inventory.services.lineage import EdgeRef, sync_edges
 from inventory.services.revisions import ArtifactInput, RevisionInput, add_revisions, artifact_format
@@ -66,14 +66,25 @@ class _Refreshed:
 
 def record_refreshes(*, actor: Actor, refreshed: Sequence[tuple[AIModel, UpstreamRecord]]) -> dict[int, RefreshOutcome]:
     """Bring each model in line with its hub's record (see the module docstring); by model id.
-    All of them or none: on an error nothing is written, and the caller may retry them one by one."""
+
+    The hub's facts are set again on every refresh, a curator's correction of them included. The
+    models whose record changed are written in one transaction: on an error none of them is, and
+    the caller may retry them one by one. A model deleted meanwhile has no outcome.
+    """
     licenses = licenses_for_hub((record.license_id, record.license_name) for _, record in refreshed)
     items = [
         _Refreshed(model, record, record.snapshot(), licenses[(record.license_id, record.license_name)])
         for model, record in refreshed
     ]
+    publishers = {
+        (source, key): publisher
+        for source in {item.model.source for item in items}
+        for key, publisher in publishers_of_namespaces(
+            source=source, namespaces=[item.record.upstream_id.split("/")[0] for item in items]
+        ).items()
+    }
     now = timezone.now()
-    unchanged = [item.model.pk for item in items if _unchanged(item)]
+    unchanged = [item.model.pk for item in items if _unchanged(item, publishers)]
     outcomes: dict[int, RefreshOutcome] = {}
     if unchanged:
         AIModel.objects.filter(pk__in=unchanged).update(refreshed_at=now)
@@ -84,25 +95,54 @@ def record_refreshes(*, actor: Actor, refreshed: Sequence[tuple[AIModel, Upstrea
     if changed:
         with transaction.atomic():
             origin.lock_lineage()
-            outcomes.update(_record_changes(actor=actor, items=changed, now=now))
+            outcomes.update(_record_changes(actor=actor, items=changed, publishers=publishers, now=now))
     return outcomes
 
 
-def _unchanged(item: _Refreshed) -> bool:
+def _hub_facts(item: _Refreshed, publisher: Publisher | None) -> dict[str, Any]:
+    """The model's fields as the hub's record has them."""
+    return {
+        "publisher": publisher,
+        "declared_license": item.declared_license,
+        "upstream_license": item.record.license_value[:200],
+        "task": item.record.task[:100],
+        "library": item.record.library[:100],
+        "architecture": item.record.architecture[:100],
+        "parameter_count": item.record.parameter_count,
+        "gated": item.record.gated,
+        "tags": list(item.record.tags),
+    }
+
+
+def _unchanged(item: _Refreshed, publishers: dict[tuple[str, str], Publisher]) -> bool:
+    """Nothing to write but the time: the same snapshot, a successful last refresh, the same id,
+    and every hub fact as the hub has it (no correction since)."""
     model = item.model
-    return (
+    if not (
         model.upstream_snapshot == item.snapshot
         and model.refresh_state == RefreshState.OK
         and model.upstream_id == item.record.upstream_id
+    ):
+        return False
+    publisher = publishers.get((model.source, model.namespace.lower()))
+    if publisher is None:
+        return False
+    stored = {name: getattr(model, name) for name in _HUB_FACTS if name not in ("publisher", "declared_license")}
+    facts = _hub_facts(item, publisher)
+    return (
+        model.publisher_id == publisher.pk
         and model.declared_license_id == (item.declared_license.pk if item.declared_license else None)
+        and all(stored[name] == facts[name] for name in stored)
     )
 
 
-def _record_changes(*, actor: Actor, items: list[_Refreshed], now: datetime) -> dict[int, RefreshOutcome]:
+def _record_changes(
+    *, actor: Actor, items: list[_Refreshed], publishers: dict[tuple[str, str], Publisher], now: datetime
+) -> dict[int, RefreshOutcome]:
     current = AIModel.objects.select_for_update().in_bulk([item.model.pk for item in items])
+    items = [item for item in items if item.model.pk in current]  # deleted meanwhile: nothing to record
     entries: list[ChangeLogEntry] = []
     lineage_changed: set[int] = set()
-    publishers: dict[tuple[str, str], Publisher] = {}
     for item in items:
         item.model = current[item.model.pk]
         if item.model.upstream_id != item.record.upstream_id:
@@ -115,17 +155,20 @@ def _record_changes(*, actor: Actor, items: list[_Refreshed], now: datetime) -> 
         fields = {name: getattr(item.model, name) for name in [*_HUB_FACTS, *_STATE_FIELDS]}
         AIModel.objects.filter(pk=item.model.pk).update(**fields)
     _record_revisions(actor=actor, items=items, entries=entries)
-    parents = _register_bases(actor=actor, items=items)
+    bases = _register_bases(actor=actor, items=items)
     refs_by_child = {
         item.model: [
             EdgeRef(item.model.source, base.upstream_id, base.relation, base.learned_from)
             for base in item.record.base_models
+            # a base named by an id the model itself had before a move is no base
+            if bases[(item.model.source, base.upstream_id.lower())].pk != item.model.pk
         ]
         for item in items
     }
     lineage_changed -= sync_edges(actor=actor, refs_by_child=refs_by_child, origins=_HUB_EDGE_ORIGINS)
     if lineage_changed:  # a new publisher or license, where no edge change recomputed it already
         origin.recompute(actor=actor, model_ids=lineage_changed)
+    parents = parent_ids_of(item.model.pk for item in items)
     outcomes = {}
     for item in items:
         differences = upstream_differences(item.previous, item.snapshot)
@@ -141,7 +184,7 @@ def _record_changes(*, actor: Actor, items: list[_Refreshed], now: datetime) -> 
                 )
             )
         outcomes[item.model.pk] = RefreshOutcome(
-            parent_ids=sorted(parents[item.model.pk] - {item.model.pk}),
+            parent_ids=parents[item.model.pk],
             upstream_changes=list(differences),
         )
     changelog.record_many(entries)
@@ -155,18 +198,7 @@ def _apply_facts(
     returns the model's id when its descendants' derived facts depend on the change."""
     model = item.model
     before = changelog.snapshot(model)
-    facts = {
-        "publisher": publisher,
-        "declared_license": item.declared_license,
-        "upstream_license": item.record.license_value[:200],
-        "task": item.record.task[:100],
-        "library": item.record.library[:100],
-        "architecture": item.record.architecture[:100],
-        "parameter_count": item.record.parameter_count,
-        "gated": item.record.gated,
-        "tags": list(item.record.tags),
-    }
-    for name, value in facts.items():
+    for name, value in _hub_facts(item, publisher).items():
         setattr(model, name, value)
     model.full_clean(exclude=["publisher", "declared_license"], validate_unique=False, validate_constraints=False)
     after = changelog.snapshot(model)
@@ -223,25 +255,22 @@ def _record_revisions(*, actor: Actor, items: list[_Refreshed], entries: list[Ch
     Revision.objects.bulk_update(rescanned, ["scan_done", "scan_issues"])
 
 
-def _register_bases(*, actor: Actor, items: list[_Refreshed]) -> dict[int, set[int]]:
-    """The base models each record names, registered when they are new; by model id."""
-    source_ids: dict[str, set[str]] = {}
+def _register_bases(*, actor: Actor, items: list[_Refreshed]) -> dict[tuple[str, str], AIModel]:
+    """The base models the records name, registered when they are new; by (source, lowercased id)."""
+    names: dict[str, set[str]] = {}
     for item in items:
-        source_ids.setdefault(item.model.source, set()).update(base.upstream_id for base in item.record.base_models)
+        names.setdefault(item.model.source, set()).update(base.upstream_id for base in item.record.base_models)
     known = {
         (source, key): model
-        for source, names in source_ids.items()
-        for key, model in find_models(source=source, upstream_ids=names).items()
+        for source, upstream_ids in names.items()
+        for key, model in find_models(source=source, upstream_ids=upstream_ids).items()
     }
-    parents: dict[int, set[int]] = {}
     for item in items:
-        parents[item.model.pk] = set()
         for base in item.record.base_models:
             key = (item.model.source, base.upstream_id.lower())
             if key not in known:
                 known[key] = register_model(actor=actor, source=item.model.source, upstream_id=base.upstream_id)[0]
-            parents[item.model.pk].add(known[key].pk)
-    return parents
+    return known
 
 
 def record_gone(*, actor: Actor, model: AIModel, reason: str) -> None:

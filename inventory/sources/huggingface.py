@@ -6,16 +6,19 @@ the hub's redirect for a moved repository, so the record's id is the repository'
 
 import json
 import logging
+import math
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import httpx2
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from huggingface_hub import HfApi, ModelCardData
 from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.hf_api import ModelInfo
+from huggingface_hub.utils import parse_ratelimit_headers
 
-from inventory.models import AIModel, EdgeOrigin, Relation, Source
+from inventory.models import EdgeOrigin, Relation, Source
 from inventory.sources.base import (
     BaseModelRef,
     FileRecord,
@@ -27,7 +30,6 @@ from inventory.sources.base import (
     TransientError,
     UpstreamRecord,
 )
-from inventory.validators import validate_upstream_id
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ def _source_error(exc: Exception, upstream_id: str) -> SourceError:
         if status == 429:
             return RateLimited(
                 f"the hub rate-limited the request for {upstream_id}",
-                retry_after=_retry_after_seconds(exc.response.headers.get("Retry-After")),
+                retry_after=_retry_after_seconds(exc.response.headers),
             )
         if status >= 500 or status == 408:
             return TransientError(f"the hub answered {status} for {upstream_id}")
@@ -102,13 +104,15 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` in seconds; None when absent or given as a date (the backoff decides then)."""
+def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """How long the hub asks us to wait: ``Retry-After`` in seconds, else the reset time of its
+    ``RateLimit`` header; None when it says neither (the backoff decides then)."""
     try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return max(seconds, 0.0) if seconds is not None else None
+        seconds = float(headers["Retry-After"])
+    except (KeyError, ValueError):  # absent, or given as a date
+        limit = parse_ratelimit_headers(headers)
+        return float(limit.reset_in_seconds) if limit is not None and limit.remaining == 0 else None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def normalize(info: ModelInfo) -> UpstreamRecord:
@@ -220,9 +224,9 @@ def _base_models(
     return tuple(found.values()), tuple(ignored)
 
 
+# A hub repository id: ASCII letters, digits, "-", "_" and "." on each side of one slash.
+_HUB_MODEL_ID = re.compile(r"[A-Za-z0-9_.-]{1,96}/[A-Za-z0-9_.-]{1,96}")
+
+
 def _looks_like_model_id(value: str) -> bool:
-    try:
-        validate_upstream_id(value)
-    except ValidationError:
-        return False
-    return len(value) <= AIModel._meta.get_field("upstream_id").max_length
+    return _HUB_MODEL_ID.fullmatch(value) is not None
