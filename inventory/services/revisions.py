@@ -78,8 +78,10 @@ def add_revisions(*, actor: Actor, wanted: Sequence[RevisionInput]) -> list[tupl
     recorded before gets the files it lacks."""
     keyed = [((item.model.pk, _revision_id(item)), item) for item in wanted]
     with transaction.atomic(savepoint=False):
-        models = {key[0] for key, _ in keyed}
-        recorded = {(row.model_id, row.revision): row for row in Revision.objects.filter(model_id__in=models)}
+        candidates = Revision.objects.filter(
+            model_id__in={key[0] for key, _ in keyed}, revision__in={key[1] for key, _ in keyed}
+        )
+        recorded = {(row.model_id, row.revision): row for row in candidates}
         new: dict[tuple[int, str], tuple[Revision, RevisionInput]] = {}
         for key, item in keyed:
             if key not in recorded and key not in new:

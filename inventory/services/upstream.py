@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from core import changelog
@@ -127,12 +128,9 @@ def _unchanged(item: _Refreshed, publishers: dict[tuple[str, str], Publisher]) -
     publisher = publishers.get((model.source, model.namespace.lower()))
     if publisher is None:
         return False
-    stored = {name: getattr(model, name) for name in _HUB_FACTS if name not in ("publisher", "declared_license")}
-    facts = _hub_facts(item, publisher)
-    return (
-        model.publisher_id == publisher.pk
-        and model.declared_license_id == (item.declared_license.pk if item.declared_license else None)
-        and all(stored[name] == facts[name] for name in stored)
+    return all(  # foreign keys compared by id, without loading the related rows
+        getattr(model, model._meta.get_field(name).attname) == (value.pk if isinstance(value, Model) else value)
+        for name, value in _hub_facts(item, publisher).items()
     )
 
 
