@@ -9,6 +9,11 @@ from core.changelog import Actor
 from core.models import ApiToken, ChangeLogEntry, Job, OutboxMessage, UserAccess
 from core.tokens import revoke_token
 
+# The admin is titled as the product, not as "Django administration".
+admin.site.site_header = "Model Provenance Registry"
+admin.site.site_title = "Model Provenance Registry"
+admin.site.index_title = "Administration"
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Lists and shows rows; never adds, edits or deletes them."""

@@ -16,7 +16,9 @@ from core.admin import ReadOnlyAdmin
 from core.changelog import Actor
 from inventory import selectors
 from inventory.catalogue import CatalogueError, apply_catalogue, parse_catalogue
+from inventory.filters import ModelFilter
 from inventory.models import (
+    UNKNOWN_COUNTRY,
     AIModel,
     Artifact,
     Deployment,
@@ -24,6 +26,7 @@ from inventory.models import (
     LicenseAlias,
     LineageEdge,
     ModelAlias,
+    OriginCountry,
     Publisher,
     PublisherNamespace,
     Revision,
@@ -192,12 +195,65 @@ class LicenseAliasAdmin(ServiceAdmin):
         licenses.remove_license_alias(actor=actor, alias=obj)
 
 
+class CountryListFilter(admin.SimpleListFilter):
+    """A country filter of the model list that applies the shared ``ModelFilter`` filter of the same
+    name, so the admin filters exactly as the API and the portal do."""
+
+    def countries(self) -> set[str]:
+        raise NotImplementedError
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        known = sorted(self.countries() - {UNKNOWN_COUNTRY, ""})
+        return [(country, country) for country in known] + [(UNKNOWN_COUNTRY, UNKNOWN_COUNTRY)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AIModel]) -> QuerySet[AIModel]:
+        if not self.value():
+            return queryset
+        return ModelFilter({self.parameter_name: self.value()}, queryset=queryset).qs
+
+
+class EffectiveOriginFilter(CountryListFilter):
+    """Models whose effective origin (their own and every ancestor's country) includes a country."""
+
+    title = "effective origin"
+    parameter_name = "origin"
+
+    def countries(self) -> set[str]:
+        return set(OriginCountry.objects.values_list("country", flat=True).distinct())
+
+
+class PublisherCountryFilter(CountryListFilter):
+    """Models by their own publisher's country only (unknown: no publisher, or no country)."""
+
+    title = "publisher country"
+    parameter_name = "publisher_country"
+
+    def countries(self) -> set[str]:
+        return set(Publisher.objects.filter(models__isnull=False).values_list("country", flat=True).distinct())
+
+
 @admin.register(AIModel)
 class AIModelAdmin(ServiceAdmin):
     """Models, with what the registry derives for each (read-only)."""
 
-    list_display = ["upstream_id", "source", "publisher", "declared_license", "audit_status", "refresh_state", "team"]
-    list_filter = ["source", "audit_status", "refresh_state", "publisher__country", "declared_license__category"]
+    list_display = [
+        "upstream_id",
+        "source",
+        "publisher",
+        "effective_origin",
+        "declared_license",
+        "audit_status",
+        "refresh_state",
+        "team",
+    ]
+    list_filter = [
+        "source",
+        EffectiveOriginFilter,
+        PublisherCountryFilter,
+        "audit_status",
+        "refresh_state",
+        "declared_license__category",
+    ]
     search_fields = ["upstream_id", "description"]
     list_select_related = ["publisher", "declared_license"]
     derived = [
@@ -221,6 +277,10 @@ class AIModelAdmin(ServiceAdmin):
         "tags",
         "team",
     ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AIModel]:
+        # The list shows each model's effective origin: one query for all rows, not one per row.
+        return super().get_queryset(request).prefetch_related("origin_countries")
 
     def get_fields(self, request: HttpRequest, obj: AIModel | None = None) -> list[str]:
         return ["source", "upstream_id", *self.editable, *(self.derived if obj else [])]

@@ -174,6 +174,8 @@ class LicenseAlias(models.Model):
     alias = models.CharField(max_length=200)
 
     class Meta:
+        verbose_name = "license alias"
+        verbose_name_plural = "license aliases"
         constraints = [
             models.UniqueConstraint(
                 Lower("alias"),
@@ -270,6 +272,8 @@ class ModelAlias(models.Model):
     upstream_id = models.CharField(max_length=200, validators=[validate_upstream_id])
 
     class Meta:
+        verbose_name = "model alias"
+        verbose_name_plural = "model aliases"
         constraints = [
             models.UniqueConstraint(
                 "source",
@@ -291,6 +295,8 @@ class OriginCountry(models.Model):
     country = models.CharField(max_length=7)
 
     class Meta:
+        verbose_name = "origin country"
+        verbose_name_plural = "origin countries"
         constraints = [
             models.UniqueConstraint(fields=["model", "country"], name="origin_country_unique"),
             models.CheckConstraint(
