@@ -7,20 +7,25 @@ it affects are recomputed. Applying the same catalogue twice changes nothing.
 """
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
-from core.changelog import Actor
-from core.models import ChangeLogEntry
+from core.changelog import Actor, snapshot
 from inventory.models import License, LicenseAlias, Publisher, PublisherNamespace, Source
 from inventory.services import licenses, publishers
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_FILES = (DATA_DIR / "licenses.toml", DATA_DIR / "publishers.toml")
+
+Row = TypeVar("Row", bound=models.Model)
+# How ``_upsert`` brings an existing row in line: (row, facts) -> the row as saved.
+Updater = Callable[[Row, dict[str, Any]], Row]
 
 
 class CatalogueError(ValueError):
@@ -154,7 +159,19 @@ def shipped_catalogue() -> Catalogue:
     return catalogue
 
 
-def _apply_license(actor: Actor, entry: LicenseEntry) -> None:
+def _upsert(
+    model: type[Row], key: dict[str, str], facts: dict[str, Any], *, create: Callable[..., Row], update: Updater[Row]
+) -> tuple[Row, int]:
+    """The row under ``key``, created with ``facts`` or brought in line with them; and 1 if that
+    wrote anything, else 0."""
+    existing = model.objects.filter(**key).first()
+    if existing is None:
+        return create(**key, **facts), 1
+    updated = update(existing, facts)
+    return updated, int(snapshot(updated) != snapshot(existing))
+
+
+def _apply_license(actor: Actor, entry: LicenseEntry) -> int:
     terms = {
         "name": entry.name,
         "category": entry.category,
@@ -162,32 +179,39 @@ def _apply_license(actor: Actor, entry: LicenseEntry) -> None:
         "obligations": entry.obligations,
         "url": entry.url,
     }
-    license_ = License.objects.filter(key=entry.key).first()
-    if license_ is None:
-        license_ = licenses.create_license(actor=actor, key=entry.key, **terms)
-    else:
-        license_ = licenses.update_license(actor=actor, license_=license_, changes=terms)
+    license_, changes = _upsert(
+        License,
+        {"key": entry.key},
+        terms,
+        create=partial(licenses.create_license, actor=actor),
+        update=lambda row, changed: licenses.update_license(actor=actor, license_=row, changes=changed),
+    )
     for alias in entry.aliases:
         existing = LicenseAlias.objects.filter(alias__iexact=alias).first()
         if existing is not None and existing.license_id != license_.pk:
             licenses.remove_license_alias(actor=actor, alias=existing)
+            changes += 1
             existing = None
         if existing is None:
             licenses.add_license_alias(actor=actor, license_=license_, alias=alias)
+            changes += 1
+    return changes
 
 
-def _apply_publisher(actor: Actor, entry: PublisherEntry) -> None:
+def _apply_publisher(actor: Actor, entry: PublisherEntry) -> int:
     facts = {
         "display_name": entry.display_name,
         "country": entry.country,
         "country_source": entry.country_source,
         "website": entry.website,
     }
-    publisher = Publisher.objects.filter(name=entry.name).first()
-    if publisher is None:
-        publisher = publishers.create_publisher(actor=actor, name=entry.name, **facts)
-    else:
-        publisher = publishers.update_publisher(actor=actor, publisher=publisher, changes=facts)
+    publisher, changes = _upsert(
+        Publisher,
+        {"name": entry.name},
+        facts,
+        create=partial(publishers.create_publisher, actor=actor),
+        update=lambda row, changed: publishers.update_publisher(actor=actor, publisher=row, changes=changed),
+    )
     for namespace in entry.namespaces:
         existing = PublisherNamespace.objects.filter(
             source=namespace.source, namespace__iexact=namespace.namespace
@@ -200,18 +224,24 @@ def _apply_publisher(actor: Actor, entry: PublisherEntry) -> None:
                 namespace=namespace.namespace,
                 is_alias=namespace.is_alias,
             )
+            changes += 1
         elif (existing.publisher_id, existing.is_alias) != (publisher.pk, namespace.is_alias):
             publishers.move_namespace(actor=actor, namespace=existing, publisher=publisher, is_alias=namespace.is_alias)
+            changes += 1
+    return changes
 
 
-def _apply_parent(actor: Actor, entry: PublisherEntry, where: str) -> None:
+def _apply_parent(actor: Actor, entry: PublisherEntry, where: str) -> int:
     parent = None
     if entry.parent:
         parent = Publisher.objects.filter(name=entry.parent).first()
         if parent is None:
             raise CatalogueError(f"{where}: parent: no publisher named {entry.parent!r}")
     publisher = Publisher.objects.get(name=entry.name)
+    if publisher.parent_id == (parent.pk if parent else None):
+        return 0
     publishers.update_publisher(actor=actor, publisher=publisher, changes={"parent": parent})
+    return 1
 
 
 def _refuse_duplicates(catalogue: Catalogue) -> None:
@@ -236,25 +266,27 @@ def _refuse_duplicates(catalogue: Catalogue) -> None:
 def apply_catalogue(*, actor: Actor, catalogue: Catalogue) -> int:
     """Bring licenses, publishers and their namespaces in line with ``catalogue``, in one transaction.
 
-    Returns the number of changes (change-log rows written); 0 when the database already agrees.
-    An entry the services refuse stops the whole load, with the entry and field named.
+    Returns the number of rows it created, changed or deleted for the catalogue's entries (each one
+    logged; the origin recomputations they cause are logged too, but not counted); 0 when the
+    database already agrees. An entry the services refuse stops the whole load, with the entry and
+    field named.
     """
     _refuse_duplicates(catalogue)
-    before = ChangeLogEntry.objects.count()
+    changes = 0
     with transaction.atomic():
         for entry in catalogue.licenses:
-            _applied(lambda entry=entry: _apply_license(actor, entry), f"license {entry.key!r}")
+            changes += _applied(lambda entry=entry: _apply_license(actor, entry), f"license {entry.key!r}")
         for entry in catalogue.publishers:
-            _applied(lambda entry=entry: _apply_publisher(actor, entry), f"publisher {entry.name!r}")
+            changes += _applied(lambda entry=entry: _apply_publisher(actor, entry), f"publisher {entry.name!r}")
         for entry in catalogue.publishers:  # parents may come later in the file
             where = f"publisher {entry.name!r}"
-            _applied(lambda entry=entry, where=where: _apply_parent(actor, entry, where), where)
-    return ChangeLogEntry.objects.count() - before
+            changes += _applied(lambda entry=entry, where=where: _apply_parent(actor, entry, where), where)
+    return changes
 
 
-def _applied(apply: Any, where: str) -> None:
+def _applied(apply: Callable[[], int], where: str) -> int:
     try:
-        apply()
+        return apply()
     except ValidationError as error:
         details = "; ".join(
             f"{name}: {' '.join(messages)}"

@@ -7,10 +7,11 @@ import tomllib
 import pytest
 from django.core.management import CommandError, call_command
 
+from core.models import ChangeLogEntry
 from inventory.catalogue import SHIPPED_FILES, CatalogueError, apply_catalogue, parse_catalogue, shipped_catalogue
 from inventory.models import License, LicenseAlias, Publisher, PublisherNamespace
 from inventory.selectors import license_for_hub, publisher_of_namespace
-from inventory.services import ai_models
+from inventory.services import ai_models, lineage
 from inventory.validators import validate_license_key
 from tests.inventory_helpers import ACTOR, origin_of
 
@@ -106,6 +107,26 @@ def test_a_correction_is_applied_logged_and_recomputes_origins(tmp_path):
     assert "already up to date" in again.getvalue()
     assert origin_of(base) == {"SG"}
     assert publisher_of_namespace(source="huggingface", namespace="deepseek-ai-mirror").name == "deepseek-ai"
+
+
+def test_a_load_counts_the_changes_it_made_not_the_whole_change_log():
+    base, _ = ai_models.register_model(actor=ACTOR, source="huggingface", upstream_id="deepseek-ai/DeepSeek-R1")
+    child, _ = ai_models.register_model(actor=ACTOR, source="huggingface", upstream_id="us-lab/r1-tune")
+    lineage.add_lineage_edge(
+        actor=ACTOR,
+        child=child,
+        parent_source="huggingface",
+        parent_upstream_id=base.upstream_id,
+        relation="finetune",
+        origin_of_edge="manual",
+    )
+    logged = ChangeLogEntry.objects.count()
+
+    changes = apply_catalogue(actor=ACTOR, catalogue=parse_catalogue(CORRECTION, origin="correction.toml"))
+
+    assert changes == 2, "the publisher's country and its new namespace"
+    assert ChangeLogEntry.objects.count() - logged > changes, "the recomputed origins are logged, not counted"
+    assert apply_catalogue(actor=ACTOR, catalogue=parse_catalogue(CORRECTION, origin="correction.toml")) == 0
 
 
 def test_a_namespace_the_catalogue_learns_later_takes_its_models_along():
