@@ -209,7 +209,8 @@ class CountryListFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[AIModel]) -> QuerySet[AIModel]:
         if not self.value():
             return queryset
-        return ModelFilter({self.parameter_name: self.value()}, queryset=queryset).qs
+        # That one filter alone: the whole FilterSet would also impose its own order on the list.
+        return ModelFilter(queryset=queryset).filters[self.parameter_name].filter(queryset, self.value())
 
 
 class EffectiveOriginFilter(CountryListFilter):

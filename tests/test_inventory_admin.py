@@ -136,6 +136,8 @@ def test_the_model_list_filters_by_effective_origin_and_by_publisher_country_apa
     assert listed(admin_client, "?origin=US") == ["us-lab/child"]
     assert listed(admin_client, "?origin=unknown") == ["nowhere/stray"]
     assert listed(admin_client, "?publisher_country=unknown") == ["nowhere/stray"]
+    by_id_descending = admin_client.get("/admin/inventory/aimodel/?origin=FR&o=-1").context["cl"].result_list
+    assert [row.upstream_id for row in by_id_descending] == ["us-lab/child", "fr-lab/base"], "a filter keeps the order"
     filters = admin_client.get("/admin/inventory/aimodel/").content.decode()
     assert "By effective origin" in filters
     assert "By publisher country" in filters
