@@ -1,4 +1,4 @@
-"""``manage.py create_token --name NAME --role ROLE [--team TEAM] [--expires DAYS]``."""
+"""``manage.py create_token --name NAME --role ROLE [--team TEAM] [--expires DAYS] [--quiet]``."""
 
 from typing import Any
 
@@ -11,17 +11,24 @@ from core.tokens import issue_token
 
 
 class Command(BaseCommand):
-    """Prints the new token alone on the last line: it is shown this once, and only its digest is kept."""
+    """Prints the new token alone on the last line: it is shown this once, and only its digest is kept.
 
-    help = "Create an API token; its secret is printed once, on the last line."
+    With ``--quiet`` the secret is all it prints, for ``TOKEN=$(python manage.py create_token --quiet ...)``: a
+    failure prints nothing on standard output (its error goes to standard error) and exits non-zero.
+    """
+
+    help = "Create an API token; its secret is printed once, on the last line (with --quiet, alone)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", required=True)
         parser.add_argument("--role", required=True, choices=Role.values)
         parser.add_argument("--team", default="")
         parser.add_argument("--expires", type=int, metavar="DAYS", help="days until it stops working")
+        parser.add_argument("--quiet", action="store_true", help="print only the secret")
 
-    def handle(self, *args: Any, name: str, role: str, team: str, expires: int | None, **options: Any) -> None:
+    def handle(
+        self, *args: Any, name: str, role: str, team: str, expires: int | None, quiet: bool, **options: Any
+    ) -> None:
         if expires is not None and expires < 1:
             raise CommandError("--expires: give a number of days of at least 1")
         try:
@@ -32,6 +39,9 @@ class Command(BaseCommand):
             raise CommandError(
                 "; ".join(f"--{field}: {' '.join(m)}" for field, m in error.message_dict.items())
             ) from None
-        expiry = issued.token.expires_at.isoformat(timespec="seconds") if issued.token.expires_at else "never"
-        self.stdout.write(f"Token {name!r}: role {role}, team {team or '-'}, expires {expiry}. It is shown only now:")
+        if not quiet:
+            expiry = issued.token.expires_at.isoformat(timespec="seconds") if issued.token.expires_at else "never"
+            self.stdout.write(
+                f"Token {name!r}: role {role}, team {team or '-'}, expires {expiry}. It is shown only now:"
+            )
         self.stdout.write(issued.secret)
