@@ -2,14 +2,14 @@
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from core.changelog import Actor
-from core.models import ApiToken, Role, UserAccess
-from core.tokens import token_actor, token_for_secret
+from core.access import Principal, principal_for_token, principal_for_user
+from core.models import ApiToken
+from core.tokens import token_for_secret
 
 
 @dataclass(frozen=True)
@@ -52,36 +52,17 @@ class BearerTokenAuthentication(BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The caller as the rules see it: who to log as the actor, their role, and their team."""
-
-    actor: Actor
-    role: str
-    team: str
-    person: AbstractBaseUser | None = None  # the person calling, when it is one (not a token)
-
-    def limited_to_team(self) -> bool:
-        """A caller with a team (and no admin role) acts on that team's objects only."""
-        return bool(self.team) and self.role != Role.ADMIN
-
-    def may_touch(self, team: str) -> bool:
-        return not self.limited_to_team() or team == self.team
-
-
-def _user_principal(user: AbstractBaseUser) -> Principal:
-    if user.is_superuser:
-        return Principal(actor=Actor.for_user(user), role=Role.ADMIN, team="", person=user)
-    access = UserAccess.objects.filter(user=user).first()
-    role, team = (access.role, access.team) if access else (Role.VIEWER, "")
-    return Principal(actor=Actor.for_user(user), role=role, team=team, person=user)
-
-
 def principal_of(request: Request) -> Principal | None:
-    """The caller of an authenticated request; None for an anonymous one."""
+    """The caller of an authenticated request; None for an anonymous one (worked out once per request)."""
+    if not hasattr(request, "_principal"):
+        request._principal = _principal(request)
+    return request._principal
+
+
+def _principal(request: Request) -> Principal | None:
     if isinstance(request.auth, ApiToken):
-        return Principal(actor=token_actor(request.auth), role=request.auth.role, team=request.auth.team)
+        return principal_for_token(request.auth)
     user = request.user
     if isinstance(user, AnonymousUser) or not user.is_authenticated:
         return None
-    return _user_principal(user)
+    return principal_for_user(user)

@@ -10,7 +10,7 @@ from core.worker_check import MAX_HOLD_SECONDS
 class JobSerializer(serializers.ModelSerializer):
     """A job with its live progress, log and result."""
 
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.CharField(source="requester", read_only=True, help_text="who asked: a person, a token")
     url = serializers.HyperlinkedIdentityField(view_name="job-detail")
 
     class Meta:

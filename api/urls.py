@@ -3,9 +3,9 @@
 from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
-from api.inventory_views import (
+from api.change_log import ChangeLogViewSet
+from api.inventory.views import (
     ArtifactViewSet,
-    ChangeLogViewSet,
     DeploymentViewSet,
     LicenseViewSet,
     ModelViewSet,

@@ -1,13 +1,21 @@
-"""Roles and what each may do; shared by every interface (API, portal, commands)."""
+"""Who is calling and what they may do; shared by every interface (API, portal, admin, commands).
+
+A ``Principal`` is the caller as the rules see it: the actor its writes are logged as, its role
+(what it may do) and its team (which objects it may touch). Interfaces build one from their own
+credentials (``principal_for_user``, ``principal_for_token``) and hand it to services and selectors.
+"""
 
 import enum
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from core import changelog
 from core.changelog import Actor
-from core.models import Role, UserAccess
+from core.models import ApiToken, Role, UserAccess
+from core.tokens import token_actor
 
 
 class Capability(enum.Enum):
@@ -30,6 +38,56 @@ _GRANTS: dict[str, frozenset[Capability]] = {
 def role_can(role: str, capability: Capability) -> bool:
     """Whether ``role`` grants ``capability``."""
     return capability in _GRANTS.get(role, frozenset())
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: who to log as the actor, their role, their team, and the person when it is one."""
+
+    actor: Actor
+    role: str
+    team: str = ""
+    person: AbstractBaseUser | None = None  # None for a token or the system
+
+    def can(self, capability: Capability) -> bool:
+        return role_can(self.role, capability)
+
+    def limited_to_team(self) -> bool:
+        """A caller with a team (and no admin role) acts on that team's objects only."""
+        return bool(self.team) and self.role != Role.ADMIN
+
+    def may_touch(self, team: str) -> bool:
+        return not self.limited_to_team() or team == self.team
+
+    def require_team(self, team: str, what: str) -> None:
+        """Refuse (403) a write to an object of another team; ``what`` names the object for the message."""
+        if not self.may_touch(team):
+            owner = f"team {team!r}" if team else "no team"
+            raise PermissionDenied(f"{what} belongs to {owner}; your team ({self.team}) may change only its own")
+
+    def default_team(self, team: str) -> str:
+        """The team a new object gets: the one asked for, else the caller's own when it is limited to it."""
+        return team or (self.team if self.limited_to_team() else "")
+
+
+def system_principal(name: str) -> Principal:
+    """The product itself acting (refresh, catalogue, demo): an admin with no team."""
+    return Principal(actor=Actor.system(name), role=Role.ADMIN)
+
+
+def principal_for_user(user: AbstractBaseUser) -> Principal:
+    """A signed-in person: a superuser is an admin; others have the role their access record gives
+    (a viewer without one)."""
+    if user.is_superuser:
+        return Principal(actor=Actor.for_user(user), role=Role.ADMIN, person=user)
+    access = UserAccess.objects.filter(user=user).first()
+    role, team = (access.role, access.team) if access else (Role.VIEWER, "")
+    return Principal(actor=Actor.for_user(user), role=role, team=team, person=user)
+
+
+def principal_for_token(token: ApiToken) -> Principal:
+    """A machine calling with an API token."""
+    return Principal(actor=token_actor(token), role=token.role, team=token.team)
 
 
 def set_user_access(*, actor: Actor, user: AbstractBaseUser, role: str, team: str = "") -> UserAccess:

@@ -75,7 +75,8 @@ def start_job(
     requested_by: AbstractBaseUser | None = None,
 ) -> Job:
     """Record a job, the work that runs it and its change-log row, in one transaction; a worker picks
-    it up after commit. ``requested_by`` is the person who asked, when a person did."""
+    it up after commit. The actor is recorded as who asked (``requester``); ``requested_by`` links
+    the person, when a person did."""
     if kind not in _handlers:
         raise ValueError(f"unknown job kind {kind!r}; known kinds: {', '.join(job_kinds())}")
     with transaction.atomic():
@@ -83,6 +84,7 @@ def start_job(
             kind=kind,
             params=params or {},
             requested_by=requested_by,
+            requester=actor.name,
             request_id=current_request_id(),
         )
         outbox.enqueue(task_name=RUN_JOB_TASK, kwargs={"job_id": job.pk})

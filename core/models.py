@@ -89,6 +89,7 @@ class Job(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    requester = models.CharField(max_length=150, blank=True)  # the actor who asked: a person, a token, the system
     request_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -133,6 +134,7 @@ class ChangeLogEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name_plural = "change log entries"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["object_type", "object_id", "created_at"], name="changelog_object_idx"),
@@ -185,7 +187,46 @@ class UserAccess(models.Model):
     team = models.CharField(max_length=100, blank=True)
 
     class Meta:
+        verbose_name = "user access"
+        verbose_name_plural = "user access"
         constraints = [models.CheckConstraint(condition=Q(role__in=Role.values), name="user_access_role_valid")]
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role})"
+
+
+class DomainEvent(models.Model):
+    """Something an app learned that others may act on, recorded in the transaction of the change.
+
+    Nothing in the product edits or deletes it. The outbox delivers it to each subscriber that was
+    registered for its kind when it was recorded; ``EventDelivery`` marks who has had it.
+    """
+
+    kind = models.CharField(max_length=100)
+    payload = models.JSONField()
+    actor_name = models.CharField(max_length=150)
+    request_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["kind", "created_at"], name="event_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+
+class EventDelivery(models.Model):
+    """A subscriber has handled an event: written in the same transaction as what the subscriber did,
+    so that an event is acted on once per subscriber however often its message arrives."""
+
+    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.CharField(max_length=100)
+    delivered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "event deliveries"
+        constraints = [models.UniqueConstraint(fields=["event", "subscriber"], name="event_delivered_once")]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.subscriber}"

@@ -34,21 +34,32 @@ class BrokerUnavailable(Exception):
 
 def enqueue(*, task_name: str, kwargs: dict[str, Any]) -> OutboxMessage:
     """Record ``task_name(**kwargs)`` in the current transaction, to run once it commits."""
-    message = OutboxMessage.objects.create(
-        task_name=task_name,
-        kwargs=kwargs,
-        request_id=current_request_id(),
-        available_at=timezone.now(),
+    return enqueue_many(task_name=task_name, kwargs_list=[kwargs])[0]
+
+
+# Work recorded in bulk is handed over right after commit up to this many messages; the relay takes the rest.
+_RIGHT_AWAY_AT_MOST = 100
+
+
+def enqueue_many(*, task_name: str, kwargs_list: list[dict[str, Any]]) -> list[OutboxMessage]:
+    """``enqueue`` for many calls of one task, in one statement."""
+    now = timezone.now()
+    request_id = current_request_id()
+    messages = OutboxMessage.objects.bulk_create(
+        OutboxMessage(task_name=task_name, kwargs=kwargs, request_id=request_id, available_at=now)
+        for kwargs in kwargs_list
     )
-    transaction.on_commit(lambda: _publish_right_away(message.id))
-    return message
+    if messages:
+        first = [message.id for message in messages[:_RIGHT_AWAY_AT_MOST]]
+        transaction.on_commit(lambda: _publish_right_away(first))
+    return messages
 
 
-def _publish_right_away(message_id: uuid.UUID) -> None:
+def _publish_right_away(message_ids: list[uuid.UUID]) -> None:
     # A shortcut for latency only: the change is committed, so whatever goes wrong here (broker
     # away, database busy) must not reach the caller; the relay hands the work over later.
     try:
-        publish_due(ids=[message_id])
+        publish_due(ids=message_ids, limit=len(message_ids))
     except Exception as exc:
         logger.warning("could not hand work over right away; the relay will", extra={"error": str(exc)})
 

@@ -5,7 +5,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from core import jobs, outbox
+from core import events, jobs, outbox
 from core.outbox_task import OutboxTask
 
 
@@ -26,3 +26,17 @@ def run_job(job_id: int) -> None:
 def purge_outbox() -> int:
     """Delete outbox rows that finished more than OUTBOX_KEEP_FINISHED_DAYS ago."""
     return outbox.purge_finished(older_than_days=settings.OUTBOX_KEEP_FINISHED_DAYS)
+
+
+@shared_task(bind=True, base=OutboxTask, name=events.DELIVER_TASK, max_retries=None)
+def deliver_event(self: OutboxTask, event_id: int, subscriber: str) -> None:
+    """Hand one event to one subscriber; a failure retries this delivery alone, later each time,
+    until EVENT_DELIVERY_MAX_ATTEMPTS tries have failed (then the outbox row keeps the error)."""
+    try:
+        events.deliver(event_id=event_id, subscriber=subscriber)
+    except Exception as exc:
+        attempt = self.request.retries + 1
+        if attempt >= settings.EVENT_DELIVERY_MAX_ATTEMPTS:
+            raise
+        delay = min(settings.EVENT_RETRY_SECONDS * 2 ** (attempt - 1), settings.EVENT_RETRY_MAX_SECONDS)
+        raise self.retry(exc=exc, countdown=delay) from exc

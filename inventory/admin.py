@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from core.access import principal_for_user
 from core.admin import ReadOnlyAdmin
 from core.changelog import Actor
 from inventory import selectors
@@ -395,4 +396,4 @@ class DeploymentAdmin(ReadOnlyAdmin):
     @admin.action(description="Retire the selected deployments")
     def retire(self, request: HttpRequest, queryset: QuerySet[Deployment]) -> None:
         for deployment in queryset.filter(active=True):
-            deployments.retire_deployment(actor=_actor(request), deployment=deployment)
+            deployments.retire_deployment(principal=principal_for_user(request.user), deployment=deployment)

@@ -1,4 +1,4 @@
-"""The FilterSet for models, shared by the API and the portal."""
+"""The inventory's FilterSets, one per resource, shared by the API and the portal."""
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -6,13 +6,30 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from inventory.models import (
     UNKNOWN_COUNTRY,
     AIModel,
+    Artifact,
     AuditStatus,
     CommercialUse,
     Deployment,
+    License,
     LicenseCategory,
-    OriginCountry,
+    Publisher,
+    Revision,
     Source,
 )
+from inventory.selectors import with_origin
+
+MAX_ID = 2**63 - 1
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """``ordering`` with the id as the last key, so that pages of equal values never overlap."""
+
+    def __init__(self, *args: object, default: tuple[str, ...], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.default = default
+
+    def filter(self, queryset: QuerySet, value: list[str] | None) -> QuerySet:
+        return queryset.order_by(*(value or self.default), "id")
 
 
 class ModelFilter(django_filters.FilterSet):
@@ -34,6 +51,9 @@ class ModelFilter(django_filters.FilterSet):
     team = django_filters.CharFilter()
     environment = django_filters.CharFilter(method="filter_environment", label="actively deployed in environment")
     q = django_filters.CharFilter(method="filter_text", label="text in the upstream id or description")
+    ordering = StableOrderingFilter(
+        fields=("upstream_id", "created_at", "parameter_count"), default=("upstream_id",), label="sort order"
+    )
 
     class Meta:
         model = AIModel
@@ -45,8 +65,7 @@ class ModelFilter(django_filters.FilterSet):
         return queryset.filter(publisher__country=value.upper())
 
     def filter_origin(self, queryset: QuerySet[AIModel], name: str, value: str) -> QuerySet[AIModel]:
-        country = UNKNOWN_COUNTRY if value.lower() == UNKNOWN_COUNTRY else value.upper()
-        return queryset.filter(Exists(OriginCountry.objects.filter(model=OuterRef("pk"), country=country)))
+        return with_origin(queryset, value)
 
     def filter_environment(self, queryset: QuerySet[AIModel], name: str, value: str) -> QuerySet[AIModel]:
         deployed = Deployment.objects.filter(revision__model=OuterRef("pk"), environment=value, active=True)
@@ -54,3 +73,52 @@ class ModelFilter(django_filters.FilterSet):
 
     def filter_text(self, queryset: QuerySet[AIModel], name: str, value: str) -> QuerySet[AIModel]:
         return queryset.filter(Q(upstream_id__icontains=value) | Q(description__icontains=value))
+
+
+class PublisherFilter(django_filters.FilterSet):
+    """Publishers by country and name."""
+
+    name = django_filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = Publisher
+        fields = ["country"]
+
+
+class LicenseFilter(django_filters.FilterSet):
+    """Licenses by category, commercial use and key."""
+
+    key = django_filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = License
+        fields = ["category", "commercial_use"]
+
+
+class RevisionFilter(django_filters.FilterSet):
+    """Revisions by model (id) and revision id."""
+
+    model = django_filters.NumberFilter(field_name="model_id", min_value=1, max_value=MAX_ID)
+
+    class Meta:
+        model = Revision
+        fields = ["revision"]
+
+
+class ArtifactFilter(django_filters.FilterSet):
+    """Files by digest, serialization format and whether loading them can run code."""
+
+    class Meta:
+        model = Artifact
+        fields = ["sha256", "format", "pickle_based"]
+
+
+class DeploymentFilter(django_filters.FilterSet):
+    """Deployments by system, environment, team, model (id) and whether they still run."""
+
+    model = django_filters.NumberFilter(field_name="revision__model_id", min_value=1, max_value=MAX_ID)
+    active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Deployment
+        fields = ["system", "environment", "team"]

@@ -5,15 +5,19 @@ of models), then every model is walked in memory. Upstream data can make the gra
 is bounded by ``LINEAGE_MAX_DEPTH``, safe against cycles, and records where it was cut.
 """
 
+import hashlib
+import itertools
 from collections import deque
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 
-from core import changelog
+from core import changelog, events
 from core.changelog import Actor
+from inventory.events import DerivedFactsChanged
 from inventory.models import UNKNOWN_COUNTRY, AIModel, LineageEdge, OriginCountry
 
 
@@ -172,35 +176,109 @@ def _stored(model_ids: set[int]) -> dict[int, Derived]:
     }
 
 
-# Any fixed number, the same in every process: the key of the recomputation lock.
-_RECOMPUTE_LOCK_KEY = 7_310_001
+# Advisory-lock namespaces of lineage writers (PostgreSQL's two-key form, apart from any other lock).
+_WHOLE_LINEAGE = 7_310  # key 0: every writer holds it shared; bulk work holds it alone
+_MODEL = 7_311  # key: a model id
+_PUBLISHER = 7_312  # key: a publisher id
+_NEW_ID = 7_313  # key: a hash of an upstream id being registered
 
 
-def lock_lineage() -> None:
-    """Lineage writers take turns: every service that changes what origins derive from calls this
-    first, before it reads anything, and holds it until its transaction ends.
+@dataclass(frozen=True)
+class _Key:
+    namespace: int
+    key: int
+    shared: bool
 
-    Whoever holds the lock sees every write committed before it, so concurrent writers never leave
-    a model derived from stale facts. SQLite serializes writers anyway.
+
+def _int4(value: int) -> int:
+    """The advisory-lock key of an id: ids past 2**31 wrap around (two ids then merely share a lock)."""
+    return (value + 2**31) % 2**32 - 2**31
+
+
+def _new_id_key(source: str, upstream_id: str) -> int:
+    digest = hashlib.sha256(f"{source}:{upstream_id.lower()}".encode()).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+def _take(keys: Iterable[_Key]) -> None:
+    """Take the locks in one global order (namespace, key), so that writers never wait in a circle."""
+    ordered = sorted(set(keys), key=lambda lock: (lock.namespace, lock.key, lock.shared))
+    with connection.cursor() as cursor:
+        for shared, run in itertools.groupby(ordered, key=lambda lock: lock.shared):
+            locks = list(run)
+            function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+            cursor.execute(
+                f"SELECT count({function}(ns, k)) FROM (SELECT * FROM unnest(%s::int[], %s::int[]) AS t(ns, k)"
+                " ORDER BY ns, k) AS ordered",
+                [[lock.namespace for lock in locks], [lock.key for lock in locks]],
+            )
+
+
+def lock_lineage(
+    *,
+    changing: Collection[int] = (),
+    reading: Collection[int] = (),
+    publishers_read: Collection[int] = (),
+    publishers_changing: Collection[int] = (),
+    new_ids: Collection[tuple[str, str]] = (),
+) -> set[int]:
+    """Lock what a lineage write can affect, and nothing else; returns the models whose derived facts
+    it must recompute (``changing`` and their descendants, one level past the depth bound).
+
+    - ``changing``: models whose own facts or edges the write changes (locked with their descendants);
+    - ``reading``: models whose facts it reads without changing them (the parent of a new edge);
+    - ``publishers_read`` / ``publishers_changing``: publishers whose country it reads / changes;
+    - ``new_ids``: ``(source, upstream_id)`` pairs it is about to register.
+
+    Call it first, before reading anything, inside the write's transaction. Writers whose lineage
+    has nothing in common lock nothing in common and run in parallel; two that overlap take turns,
+    and the second sees everything the first committed. Descendants found only after locking (an
+    edge committed meanwhile) are locked too. A write touching more than
+    ``LINEAGE_LOCK_MAX_MODELS`` models locks the whole lineage instead. SQLite serializes writers anyway.
     """
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("recompute must run inside the transaction of the write that causes it")
+        raise RuntimeError("lineage locks are taken inside the transaction of the write that needs them")
+    depth = max_depth()
+    affected = descendants_of(set(changing), depth + 1)
+    if connection.vendor != "postgresql":
+        return affected
+    if len(affected) + len(reading) > settings.LINEAGE_LOCK_MAX_MODELS:
+        lock_whole_lineage()
+        return descendants_of(set(changing), depth + 1)
+    keys = {_Key(_WHOLE_LINEAGE, 0, shared=True)}
+    keys |= {_Key(_MODEL, _int4(model_id), shared=True) for model_id in set(reading) - affected}
+    keys |= {_Key(_PUBLISHER, _int4(publisher_id), shared=True) for publisher_id in publishers_read}
+    keys |= {_Key(_PUBLISHER, _int4(publisher_id), shared=False) for publisher_id in publishers_changing}
+    keys |= {_Key(_NEW_ID, _new_id_key(source, upstream_id), shared=False) for source, upstream_id in new_ids}
+    locked: set[int] = set()
+    while affected - locked:
+        keys |= {_Key(_MODEL, _int4(model_id), shared=False) for model_id in affected - locked}
+        _take(keys)
+        locked |= affected
+        keys = set()
+        affected = descendants_of(set(changing), depth + 1)  # as committed before our locks, and ours
+    if not locked:
+        _take(keys)
+    return affected
+
+
+def lock_whole_lineage() -> None:
+    """Bulk work (seeding, BOM ingest): every other lineage writer waits until this transaction ends."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lineage locks are taken inside the transaction of the write that needs them")
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_RECOMPUTE_LOCK_KEY])
+        _take([_Key(_WHOLE_LINEAGE, 0, shared=False)])
 
 
-def recompute(*, actor: Actor, model_ids: set[int], with_descendants: bool = True) -> set[int]:
+def recompute(*, actor: Actor, model_ids: set[int]) -> set[int]:
     """Bring the stored origin and inherited licenses of these models (and their descendants) up to
     date; returns the ids whose derived facts changed, each with a change-log row.
 
     The number of queries grows with the depth of the graph, not with the number of models.
     """
-    lock_lineage()
     depth = max_depth()
-    if with_descendants:
-        # A change reaches one level past the bound: there it turns a "depth" cut into another.
-        model_ids = descendants_of(model_ids, depth + 1)
+    # A change reaches one level past the bound: there it turns a "depth" cut into another.
+    model_ids = lock_lineage(changing=model_ids)
     if not model_ids:
         return set()
     graph = load_ancestry(model_ids, depth)
@@ -228,6 +306,17 @@ def recompute(*, actor: Actor, model_ids: set[int], with_descendants: bool = Tru
         model.license_mismatch = after[model.id].license_mismatch
         model.lineage_cuts = list(after[model.id].cuts)
     AIModel.objects.bulk_update(changed_models, ["license_mismatch", "lineage_cuts"])
+    events.record(
+        actor=actor,
+        events=[
+            DerivedFactsChanged(
+                {
+                    str(model_id): {"before": before[model_id].as_dict(), "after": after[model_id].as_dict()}
+                    for model_id in sorted(changed)
+                }
+            )
+        ],
+    )
     changelog.record_many(
         [
             changelog.entry(

@@ -1,8 +1,9 @@
 """Reads that more than one interface needs."""
 
+import hashlib
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import Lower
 
 from inventory import origin
@@ -13,6 +14,7 @@ from inventory.models import (
     LicenseAlias,
     LineageEdge,
     ModelAlias,
+    OriginCountry,
     Publisher,
     PublisherNamespace,
     Revision,
@@ -53,6 +55,12 @@ def publishers_of_namespaces(*, source: str, namespaces: Iterable[str]) -> dict[
     return {entry.key: entry.publisher for entry in entries.select_related("publisher")}
 
 
+def model_version(model: AIModel) -> str:
+    """Changes with every write to the model's own fields (what a correction may change): its ETag."""
+    stamp = f"{model.pk}:{model.updated_at.isoformat()}"
+    return f'"{hashlib.sha256(stamp.encode()).hexdigest()[:32]}"'
+
+
 def models_for_listing() -> QuerySet[AIModel]:
     """Models with everything a list shows, in a fixed number of queries whatever the page size."""
     return AIModel.objects.select_related("publisher", "declared_license").prefetch_related(
@@ -60,9 +68,10 @@ def models_for_listing() -> QuerySet[AIModel]:
     )
 
 
-def models_with_origin(country: str) -> QuerySet[AIModel]:
-    """Models whose effective origin includes ``country`` (an ISO code or "unknown"): one indexed query."""
-    return AIModel.objects.filter(origin_countries__country=country if country == UNKNOWN_COUNTRY else country.upper())
+def with_origin(models: QuerySet[AIModel], country: str) -> QuerySet[AIModel]:
+    """The models whose effective origin includes ``country`` (an ISO code or "unknown"): one indexed condition."""
+    code = UNKNOWN_COUNTRY if country.lower() == UNKNOWN_COUNTRY else country.upper()
+    return models.filter(Exists(OriginCountry.objects.filter(model=OuterRef("pk"), country=code)))
 
 
 def effective_origin(model: AIModel) -> list[str]:

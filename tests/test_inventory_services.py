@@ -3,8 +3,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.access import Principal
 from core.changelog import Actor
-from core.models import ChangeLogEntry
+from core.models import ChangeLogEntry, Role
 from core.request_context import bound_request_id
 from inventory.models import AIModel, Artifact, Deployment, LineageEdge, Publisher, Revision
 from inventory.services import ai_models, deployments, licenses, lineage, publishers, revisions
@@ -54,7 +55,9 @@ def test_each_service_logs_its_object_with_actor_and_request_id(django_user_mode
             origin_of_edge="model_card",
         )
         deployment, _ = deployments.record_deployment(actor=person, revision=pinned, system="chat", environment="prod")
-        deployment = deployments.retire_deployment(actor=person, deployment=deployment)
+        deployment = deployments.retire_deployment(
+            principal=Principal(actor=person, role=Role.ADMIN), deployment=deployment
+        )
 
     expected = {
         owner: ["create", "update"],
@@ -186,7 +189,7 @@ def test_deployments_are_refreshed_not_duplicated_and_can_be_retired():
     first, created = deployments.record_deployment(
         actor=ACTOR, revision=pinned, system="chat", environment="prod", team="ml"
     )
-    retired = deployments.retire_deployment(actor=ACTOR, deployment=first)
+    retired = deployments.retire_deployment(principal=Principal(actor=ACTOR, role=Role.ADMIN), deployment=first)
     back, created_again = deployments.record_deployment(actor=ACTOR, revision=pinned, system="chat", environment="prod")
 
     assert (created, created_again) == (True, False)

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from inventory.models import License, Publisher
-from inventory.selectors import models_with_origin
+from inventory.models import AIModel, License, Publisher
+from inventory.selectors import with_origin
 from inventory.services import ai_models, publishers
 from tests.inventory_helpers import ACTOR, cuts_of, derive_from, model, origin_of, publisher
 
@@ -145,7 +145,7 @@ def test_filtering_by_origin_country_is_one_query(labs):
     model("us/other", labs["US"])
 
     with CaptureQueriesContext(connection) as queries:
-        found = sorted(models_with_origin("CN").values_list("upstream_id", flat=True))
+        found = sorted(with_origin(AIModel.objects.all(), "CN").values_list("upstream_id", flat=True))
 
     assert found == ["cn/base", "us/child"]
     assert len(queries) == 1

@@ -6,7 +6,6 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from api.inputs import StrictSerializer, model_reference, text
-from core.models import ChangeLogEntry
 from inventory.models import AIModel, Artifact, Deployment, License, Publisher, Revision, Source
 from inventory.purls import ModelReference
 from inventory.selectors import effective_origin, model_purl
@@ -204,12 +203,3 @@ class DeploymentRegistrationSerializer(StrictSerializer):
         if not revision:
             raise serializers.ValidationError({"revision": "give the revision that runs (or model@revision)"})
         return {**data, "reference": ModelReference(reference.source, reference.upstream_id, revision)}
-
-
-class ChangeLogEntrySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ChangeLogEntry
-        fields = [
-            "id", "created_at", "actor_kind", "actor_id", "actor_name", "request_id", "action",
-            "object_type", "object_id", "object_repr", "before", "after", "message",
-        ]  # fmt: skip

@@ -48,6 +48,16 @@ def update_validated(
     return fresh, changed
 
 
+def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The fields whose snapshot values differ, each as ``{"before": ..., "after": ...}`` (for events);
+    the ``updated_at`` stamp is no fact."""
+    return {
+        name: {"before": before.get(name), "after": value}
+        for name, value in after.items()
+        if name != "updated_at" and before.get(name) != value
+    }
+
+
 def delete_logged(*, actor: Actor, instance: models.Model, message: str = "") -> None:
     """Delete ``instance`` and log what it was."""
     before = changelog.snapshot(instance)

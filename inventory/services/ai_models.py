@@ -1,14 +1,17 @@
 """Services for models: registration, changes, renames and removal."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from core import changelog
+from core import changelog, events
+from core.access import Principal
 from core.changelog import Actor
+from core.versions import ANY_VERSION, VersionRequired, check_version
 from inventory import origin
+from inventory.events import ModelFactsChanged, ModelRegistered
 from inventory.models import (
     AIModel,
     Artifact,
@@ -20,8 +23,8 @@ from inventory.models import (
     PublisherNamespace,
     Revision,
 )
-from inventory.selectors import find_model, publisher_of_namespace
-from inventory.services._common import create_validated, delete_logged, update_validated
+from inventory.selectors import find_model, model_version, publisher_of_namespace
+from inventory.services._common import create_validated, delete_logged, field_changes, update_validated
 from inventory.validators import validate_upstream_id
 
 
@@ -39,7 +42,7 @@ class ModelChanges(TypedDict, total=False):
 
 
 # Changes to these alter what the model and its descendants derive.
-_LINEAGE_FACTS = {"publisher", "declared_license"}
+LINEAGE_FACTS = frozenset({"publisher", "declared_license"})
 
 
 def publisher_for_namespace(*, actor: Actor, source: str, namespace: str) -> Publisher:
@@ -98,12 +101,13 @@ def register_model(
         return existing, False
     try:
         with transaction.atomic():
-            origin.lock_lineage()
+            origin.lock_lineage(new_ids={(source, upstream_id)}, publishers_read={publisher.pk} if publisher else ())
             raced = find_model(source=source, upstream_id=upstream_id)  # registered while we waited
             if raced is not None:
                 return raced, False
             if publisher is None:
                 publisher = publisher_for_namespace(actor=actor, source=source, namespace=upstream_id.split("/")[0])
+                origin.lock_lineage(publishers_read={publisher.pk})
             model = create_validated(
                 actor=actor,
                 instance=AIModel(
@@ -120,6 +124,10 @@ def register_model(
                     description=description,
                     tags=list(tags),
                 ),
+            )
+            events.record(
+                actor=actor,
+                events=[ModelRegistered(model.pk, model.source, model.upstream_id, model.publisher_id, model.team)],
             )
             _link_waiting_edges(actor=actor, model=model, source=source, upstream_id=upstream_id)
             origin.recompute(actor=actor, model_ids={model.id})
@@ -149,16 +157,48 @@ def _log_new_parent(*, actor: Actor, edge: LineageEdge, parent: AIModel | None, 
     )
 
 
-def update_model(*, actor: Actor, model: AIModel, changes: ModelChanges) -> AIModel:
-    """Change a model's facts; a new publisher or license updates what it and its descendants derive."""
+def update_model(
+    *, actor: Actor, model: AIModel, changes: ModelChanges, expected_versions: Collection[str] = (ANY_VERSION,)
+) -> AIModel:
+    """Change a model's facts; a new publisher or license updates what it and its descendants derive.
+
+    ``expected_versions`` are the versions (``model_version``) the caller read: when the model has
+    another one now, nothing changes and ``VersionMismatch`` is raised.
+    """
     with transaction.atomic():
-        origin.lock_lineage()
+        if LINEAGE_FACTS & set(changes):
+            publisher = changes.get("publisher")
+            origin.lock_lineage(changing={model.pk}, publishers_read={publisher.pk} if publisher else ())
+        current = AIModel.objects.select_for_update().get(pk=model.pk)
+        check_version(expected=expected_versions, current=model_version(current))
+        before = changelog.snapshot(current)
         model, changed = update_validated(
-            actor=actor, instance=model, changes=changes, allowed=set(ModelChanges.__annotations__)
+            actor=actor, instance=current, changes=changes, allowed=set(ModelChanges.__annotations__)
         )
-        if changed & _LINEAGE_FACTS:
+        record_facts_changed(actor=actor, before=before, model=model)
+        if changed & LINEAGE_FACTS:
             origin.recompute(actor=actor, model_ids={model.id})
         return model
+
+
+def correct_model(
+    *, principal: Principal, model: AIModel, changes: ModelChanges, expected_versions: Collection[str] | None
+) -> AIModel:
+    """A person's or tool's correction of a model, checked against the version they read: a caller
+    limited to a team corrects only its team's models, and cannot hand one to another team."""
+    principal.require_team(model.team, f"model {model}")
+    if "team" in changes:
+        principal.require_team(changes["team"], "the team you hand the model to")
+    if not expected_versions:  # refused before anything is locked
+        raise VersionRequired
+    return update_model(actor=principal.actor, model=model, changes=changes, expected_versions=expected_versions)
+
+
+def record_facts_changed(*, actor: Actor, before: dict[str, object], model: AIModel) -> None:
+    """Publish what changed in the model's own facts since ``before`` (its snapshot), if anything did."""
+    changes = field_changes(before, changelog.snapshot(model))
+    if changes:
+        events.record(actor=actor, events=[ModelFactsChanged(model.pk, changes)])
 
 
 def add_model_alias(*, actor: Actor, model: AIModel, source: str, upstream_id: str) -> ModelAlias:
@@ -167,7 +207,7 @@ def add_model_alias(*, actor: Actor, model: AIModel, source: str, upstream_id: s
     if find_model(source=source, upstream_id=upstream_id) is not None:
         raise ValidationError({"upstream_id": "a model already has this id"})
     with transaction.atomic():
-        origin.lock_lineage()
+        origin.lock_lineage(changing={model.pk}, new_ids={(source, upstream_id)})
         alias = create_validated(actor=actor, instance=ModelAlias(model=model, source=source, upstream_id=upstream_id))
         _link_waiting_edges(actor=actor, model=model, source=source, upstream_id=upstream_id)
         origin.recompute(actor=actor, model_ids={model.id})
@@ -185,9 +225,11 @@ def move_model(*, actor: Actor, model: AIModel, upstream_id: str) -> AIModel:
     if holder is not None and holder.pk != model.pk:
         raise ValidationError({"upstream_id": f"{upstream_id} is registered as another model (#{holder.pk})"})
     with transaction.atomic():
-        origin.lock_lineage()
+        origin.lock_lineage(changing={model.pk}, new_ids={(model.source, upstream_id)})
         former = model.upstream_id
         publisher = publisher_for_namespace(actor=actor, source=model.source, namespace=upstream_id.split("/")[0])
+        origin.lock_lineage(publishers_read={publisher.pk})
+        before = changelog.snapshot(model)
         model, _ = update_validated(
             actor=actor,
             instance=model,
@@ -195,6 +237,7 @@ def move_model(*, actor: Actor, model: AIModel, upstream_id: str) -> AIModel:
             allowed={"upstream_id", "publisher"},
             message=f"moved upstream from {former}",
         )
+        record_facts_changed(actor=actor, before=before, model=model)
         for alias in ModelAlias.objects.filter(source=model.source, upstream_id__iexact=upstream_id):
             delete_logged(actor=actor, instance=alias, message="the model moved back to this id")
         if former.lower() != upstream_id.lower():
@@ -208,10 +251,9 @@ def delete_model(*, actor: Actor, model: AIModel) -> None:
     """Remove a model that runs nowhere, logging every row that goes with it; its children's edges
     wait for it again, and their origins include "unknown" until it returns."""
     with transaction.atomic():
-        origin.lock_lineage()
+        children = origin.lock_lineage(changing={model.pk}) - {model.pk}
         if Deployment.objects.filter(revision__model=model).exists():
             raise ValidationError("the model has deployed revisions: retire and remove its deployments first")
-        children = origin.descendants_of({model.id}, origin.max_depth() + 1) - {model.id}
         rows = [
             *LineageEdge.objects.filter(child=model),
             *ModelAlias.objects.filter(model=model),

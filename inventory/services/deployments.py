@@ -1,11 +1,49 @@
 """Services for deployments: where revisions run."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core import events
+from core.access import Principal
 from core.changelog import Actor
+from inventory.events import DeploymentRegistered, DeploymentRetired
 from inventory.models import Deployment, Revision
+from inventory.purls import ModelReference
+from inventory.selectors import find_model
 from inventory.services._common import create_validated, update_validated
+from inventory.services.revisions import add_revision, stored_revision
+
+
+def register_deployment(
+    *, principal: Principal, reference: ModelReference, system: str, environment: str, team: str = ""
+) -> tuple[Deployment, bool]:
+    """Deploy tooling reports that a model's revision runs in ``system``/``environment``: the revision
+    is pinned if new, and the deployment recorded or seen again (``created`` False).
+
+    The model must be registered first. A caller limited to a team records deployments for its team
+    (the default) and may not touch another team's.
+    """
+    model = find_model(source=reference.source, upstream_id=reference.upstream_id)
+    if model is None:
+        raise ValidationError({"model": "not in the inventory: register it first"})
+    if not reference.revision:
+        raise ValidationError({"revision": "give the revision that runs (or model@revision)"})
+    team = principal.default_team(team)
+    principal.require_team(team, "a deployment for this team")
+    existing = Deployment.objects.filter(
+        revision__model=model,
+        revision__revision=stored_revision(model, reference.revision),
+        system=system,
+        environment=environment,
+    ).first()
+    if existing is not None:
+        principal.require_team(existing.team, "this deployment")
+    with transaction.atomic():
+        revision, _ = add_revision(actor=principal.actor, model=model, revision=reference.revision)
+        return record_deployment(
+            actor=principal.actor, revision=revision, system=system, environment=environment, team=team
+        )
 
 
 def record_deployment(
@@ -24,23 +62,40 @@ def record_deployment(
             deployment = Deployment(
                 revision=revision, system=system, environment=environment, team=team, first_seen=now, last_seen=now
             )
-            return create_validated(actor=actor, instance=deployment), True
-        changes = {"last_seen": now, "active": True, "retired_at": None}
-        if team:
-            changes["team"] = team
-        deployment, _ = update_validated(actor=actor, instance=existing, changes=changes, allowed=set(changes))
-        return deployment, False
+            deployment, created = create_validated(actor=actor, instance=deployment), True
+        else:
+            changes = {"last_seen": now, "active": True, "retired_at": None}
+            if team:
+                changes["team"] = team
+            deployment, _ = update_validated(actor=actor, instance=existing, changes=changes, allowed=set(changes))
+            created = False
+        events.record(actor=actor, events=[DeploymentRegistered(**_described(deployment), created=created)])
+        return deployment, created
 
 
-def retire_deployment(*, actor: Actor, deployment: Deployment) -> Deployment:
-    """Mark a deployment as no longer running (kept for the record)."""
+def retire_deployment(*, principal: Principal, deployment: Deployment) -> Deployment:
+    """Mark a deployment as no longer running (kept for the record); retiring it twice changes nothing."""
+    principal.require_team(deployment.team, "this deployment")
     if not deployment.active:
-        return deployment  # retired already: nothing to change
+        return deployment
     with transaction.atomic():
         retired, _ = update_validated(
-            actor=actor,
+            actor=principal.actor,
             instance=deployment,
             changes={"active": False, "retired_at": timezone.now()},
             allowed={"active", "retired_at"},
         )
+        events.record(actor=principal.actor, events=[DeploymentRetired(**_described(retired))])
         return retired
+
+
+def _described(deployment: Deployment) -> dict[str, object]:
+    """What a deployment event tells about it."""
+    return {
+        "deployment_id": deployment.pk,
+        "model_id": deployment.revision.model_id,
+        "revision": deployment.revision.revision,
+        "system": deployment.system,
+        "environment": deployment.environment,
+        "team": deployment.team,
+    }

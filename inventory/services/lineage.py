@@ -11,7 +11,7 @@ from core import changelog
 from core.changelog import Actor
 from inventory import origin
 from inventory.models import AIModel, LineageEdge
-from inventory.selectors import find_models
+from inventory.selectors import find_model, find_models
 from inventory.services._common import delete_logged
 from inventory.validators import validate_upstream_id
 
@@ -24,7 +24,8 @@ def add_lineage_edge(
     An edge that exists is returned (``created`` False), with its relation updated if it differs.
     """
     with transaction.atomic():
-        origin.lock_lineage()
+        parent = find_model(source=parent_source, upstream_id=parent_upstream_id)
+        origin.lock_lineage(changing={child.pk}, reading={parent.pk} if parent else set())
         ref = EdgeRef(parent_source, parent_upstream_id, relation, origin_of_edge)
         upserted = _upsert_edges(actor=actor, refs_by_child={child: [ref]})
         if upserted.linked:
@@ -51,7 +52,7 @@ def sync_edges(*, actor: Actor, refs_by_child: Mapping[AIModel, Sequence[EdgeRef
     update relations, remove those no longer named; edges from elsewhere stay. One recompute at
     the end, for every child at once; returns the children whose derived facts may have changed."""
     with transaction.atomic(savepoint=False):
-        origin.lock_lineage()
+        origin.lock_lineage(changing={child.pk for child in refs_by_child}, reading=_named_parents(refs_by_child))
         upserted = _upsert_edges(actor=actor, refs_by_child=refs_by_child, managed=origins)
         kept = [edge.pk for edges in upserted.edges.values() for edge in edges]
         gone = list(LineageEdge.objects.filter(child__in=list(refs_by_child), origin__in=origins).exclude(pk__in=kept))
@@ -73,6 +74,19 @@ def sync_edges(*, actor: Actor, refs_by_child: Mapping[AIModel, Sequence[EdgeRef
         if changed:
             origin.recompute(actor=actor, model_ids=changed)
         return changed
+
+
+def _named_parents(refs_by_child: Mapping[AIModel, Sequence[EdgeRef]]) -> set[int]:
+    """The models in the inventory that the refs name as parents (one query per source)."""
+    names_by_source: dict[str, set[str]] = defaultdict(set)
+    for refs in refs_by_child.values():
+        for ref in refs:
+            names_by_source[ref.parent_source].add(ref.parent_upstream_id)
+    return {
+        model.pk
+        for source, names in names_by_source.items()
+        for model in find_models(source=source, upstream_ids=names).values()
+    }
 
 
 @dataclass
@@ -160,7 +174,7 @@ def _new_edge(child: AIModel, parent: AIModel | None, ref: EdgeRef) -> LineageEd
 def remove_lineage_edge(*, actor: Actor, edge: LineageEdge) -> None:
     """Forget an edge; the child's origin and inherited licenses are recomputed."""
     with transaction.atomic():
-        origin.lock_lineage()
+        origin.lock_lineage(changing={edge.child_id})
         child_id = edge.child_id
         delete_logged(actor=actor, instance=edge)
         origin.recompute(actor=actor, model_ids={child_id})

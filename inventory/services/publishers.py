@@ -5,10 +5,13 @@ from typing import TypedDict
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core import changelog, events
 from core.changelog import Actor
 from inventory import origin
+from inventory.events import PublisherCountryChanged
 from inventory.models import AIModel, Publisher, PublisherNamespace
 from inventory.services._common import create_validated, delete_logged, update_validated
+from inventory.services.ai_models import record_facts_changed
 
 
 class PublisherChanges(TypedDict, total=False):
@@ -45,14 +48,22 @@ def create_publisher(
 def update_publisher(*, actor: Actor, publisher: Publisher, changes: PublisherChanges) -> Publisher:
     """Change a publisher; a new country updates the effective origin of its models and their descendants."""
     with transaction.atomic():
-        origin.lock_lineage()
+        models_of_publisher = set(AIModel.objects.filter(publisher=publisher).values_list("id", flat=True))
+        if "country" in changes:
+            origin.lock_lineage(changing=models_of_publisher, publishers_changing={publisher.pk})
         _refuse_parent_cycle(publisher, changes.get("parent"))
+        previous_country = Publisher.objects.values_list("country", flat=True).get(pk=publisher.pk)
         publisher, changed = update_validated(
             actor=actor, instance=publisher, changes=changes, allowed=set(PublisherChanges.__annotations__)
         )
         if "country" in changed:
-            model_ids = set(AIModel.objects.filter(publisher=publisher).values_list("id", flat=True))
-            origin.recompute(actor=actor, model_ids=model_ids)
+            events.record(
+                actor=actor,
+                events=[PublisherCountryChanged(publisher.pk, publisher.name, previous_country, publisher.country)],
+            )
+            # Models that took this publisher while we waited for the lock are recomputed too.
+            models_of_publisher |= set(AIModel.objects.filter(publisher=publisher).values_list("id", flat=True))
+            origin.recompute(actor=actor, model_ids=models_of_publisher)
         return publisher
 
 
@@ -93,21 +104,25 @@ def move_namespace(
     of unknown country: the models take the owner's country, and their descendants follow.
     """
     with transaction.atomic():
-        origin.lock_lineage()
-        previous_owner = namespace.publisher_id
+        movers = AIModel.objects.filter(
+            publisher_id=namespace.publisher_id,
+            source=namespace.source,
+            upstream_id__istartswith=f"{namespace.namespace}/",
+        )
+        origin.lock_lineage(changing=set(movers.values_list("id", flat=True)), publishers_read={publisher.pk})
         namespace, _ = update_validated(
             actor=actor,
             instance=namespace,
             changes={"publisher": publisher, "is_alias": is_alias},
             allowed={"publisher", "is_alias"},
         )
-        moved = list(
-            AIModel.objects.select_for_update().filter(
-                publisher_id=previous_owner, source=namespace.source, upstream_id__istartswith=f"{namespace.namespace}/"
-            )
-        )
+        moved = list(movers.select_for_update())  # the previous owner's, as the queryset was built
         for model in moved:
-            update_validated(actor=actor, instance=model, changes={"publisher": publisher}, allowed={"publisher"})
+            before = changelog.snapshot(model)
+            updated, _ = update_validated(
+                actor=actor, instance=model, changes={"publisher": publisher}, allowed={"publisher"}
+            )
+            record_facts_changed(actor=actor, before=before, model=updated)
         origin.recompute(actor=actor, model_ids={model.id for model in moved})
         return namespace
 

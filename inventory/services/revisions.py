@@ -1,5 +1,6 @@
 """Services for revisions and their artifacts."""
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -8,8 +9,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from core import changelog
+from core import changelog, events
 from core.changelog import Actor
+from inventory.events import RevisionAdded
 from inventory.models import PICKLE_BASED_FORMATS, AIModel, Artifact, ArtifactFormat, Revision, Source
 from inventory.validators import validate_commit_sha
 
@@ -92,7 +94,25 @@ def add_revisions(*, actor: Actor, wanted: Sequence[RevisionInput]) -> list[tupl
         files += _missing_files(recorded, keyed)
         Artifact.objects.bulk_create(files)
         changelog.record_many(changelog.creations(actor=actor, instances=[*rows, *files]))
+        files_of: dict[int, list[Artifact]] = defaultdict(list)
+        for file in files:
+            files_of[id(file.revision)].append(file)
+        events.record(actor=actor, events=[_added(row, files_of[id(row)]) for row in rows])
         return [(new[key][0], True) if key in new else (recorded[key], False) for key, _ in keyed]
+
+
+def _added(revision: Revision, files: Sequence[Artifact]) -> RevisionAdded:
+    artifacts = [
+        {
+            "path": file.path,
+            "size": file.size,
+            "sha256": file.sha256,
+            "format": file.format,
+            "pickle_based": file.pickle_based,
+        }
+        for file in files
+    ]
+    return RevisionAdded(revision.model_id, revision.pk, revision.revision, artifacts)
 
 
 def _missing_files(
@@ -119,19 +139,23 @@ def _revision(item: RevisionInput, revision: str) -> Revision:
     return row
 
 
+def stored_revision(model: AIModel, revision: str) -> str:
+    """The revision as it is stored for the model's source (a lowercase commit sha for Hugging Face)."""
+    if model.source != Source.HUGGINGFACE:
+        return revision
+    try:
+        validate_commit_sha(revision.lower())
+    except ValidationError as error:
+        raise ValidationError({"revision": error.messages}) from None
+    return revision.lower()
+
+
 def _revision_id(item: RevisionInput) -> str:
-    """The revision as stored (a lowercase commit sha for Hugging Face); its files listed once each."""
-    revision = item.revision
-    if item.model.source == Source.HUGGINGFACE:
-        revision = revision.lower()
-        try:
-            validate_commit_sha(revision)
-        except ValidationError as error:
-            raise ValidationError({"revision": error.messages}) from None
+    """The revision as stored; its files listed once each."""
     paths = [artifact.path for artifact in item.artifacts]
     if len(set(paths)) != len(paths):
         raise ValidationError({"artifacts": "each file path may appear once"})
-    return revision
+    return stored_revision(item.model, item.revision)
 
 
 def _artifact(revision: Revision, artifact: ArtifactInput) -> Artifact:

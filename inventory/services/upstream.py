@@ -18,13 +18,16 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from core import changelog
+from core import changelog, events
 from core.changelog import Actor
+from core.events import Event
 from core.models import ChangeLogEntry
 from inventory import origin
+from inventory.events import ModelFactsChanged, UpstreamChanged
 from inventory.models import PICKLE_BASED_FORMATS, AIModel, EdgeOrigin, License, Publisher, RefreshState, Revision
 from inventory.selectors import find_models, licenses_for_hub, parent_ids_of, publishers_of_namespaces
-from inventory.services.ai_models import move_model, publisher_for_namespace, register_model
+from inventory.services._common import field_changes
+from inventory.services.ai_models import LINEAGE_FACTS, move_model, publisher_for_namespace, register_model
 from inventory.services.lineage import EdgeRef, sync_edges
 from inventory.services.revisions import ArtifactInput, RevisionInput, add_revisions, artifact_format
 from inventory.sources.base import UpstreamRecord
@@ -32,8 +35,6 @@ from inventory.sources.base import UpstreamRecord
 UPSTREAM_CHANGE = "upstream-change"
 # Edges a refresh owns: it adds and removes these; manual and BOM edges are never touched.
 _HUB_EDGE_ORIGINS = (EdgeOrigin.HUB_TAGS, EdgeOrigin.MODEL_CARD)
-# Facts that the model's descendants derive from.
-_LINEAGE_FACTS = {"publisher", "declared_license"}
 _HUB_FACTS = [
     "publisher",
     "declared_license",
@@ -95,7 +96,10 @@ def record_refreshes(*, actor: Actor, refreshed: Sequence[tuple[AIModel, Upstrea
     changed = [item for item in items if item.model.pk not in outcomes]
     if changed:
         with transaction.atomic():
-            origin.lock_lineage()
+            origin.lock_lineage(
+                changing={item.model.pk for item in changed},
+                publishers_read={publisher.pk for publisher in publishers.values()},
+            )
             outcomes.update(_record_changes(actor=actor, items=changed, publishers=publishers, now=now))
     return outcomes
 
@@ -140,6 +144,7 @@ def _record_changes(
     current = AIModel.objects.select_for_update().in_bulk([item.model.pk for item in items])
     items = [item for item in items if item.model.pk in current]  # deleted meanwhile: nothing to record
     entries: list[ChangeLogEntry] = []
+    published: list[Event] = []
     lineage_changed: set[int] = set()
     for item in items:
         item.model = current[item.model.pk]
@@ -148,7 +153,10 @@ def _record_changes(
         key = (item.model.source, item.model.namespace.lower())
         if key not in publishers:  # many models of a batch share a namespace
             publishers[key] = publisher_for_namespace(actor=actor, source=key[0], namespace=item.model.namespace)
+        before = changelog.snapshot(item.model)
         lineage_changed |= _apply_facts(actor=actor, item=item, publisher=publishers[key], now=now, entries=entries)
+        if changes := field_changes(before, changelog.snapshot(item.model)):
+            published.append(ModelFactsChanged(item.model.pk, changes))
     for item in items:  # one plain UPDATE each: Django's bulk_update builds a CASE per field and row, far slower
         fields = {name: getattr(item.model, name) for name in [*_HUB_FACTS, *_STATE_FIELDS]}
         AIModel.objects.filter(pk=item.model.pk).update(**fields)
@@ -181,11 +189,14 @@ def _record_changes(
                     message=f"changed upstream: {', '.join(differences)}",
                 )
             )
+            changes = {name: {"before": before, "after": after} for name, (before, after) in differences.items()}
+            published.append(UpstreamChanged(item.model.pk, changes))
         outcomes[item.model.pk] = RefreshOutcome(
             parent_ids=parents[item.model.pk],
             upstream_changes=list(differences),
         )
     changelog.record_many(entries)
+    events.record(actor=actor, events=published)
     return outcomes
 
 
@@ -218,7 +229,7 @@ def _apply_facts(
     item.previous = model.upstream_snapshot
     model.refresh_state, model.refresh_error, model.refreshed_at = RefreshState.OK, "", now
     model.upstream_snapshot = item.snapshot
-    return {model.pk} if changed & _LINEAGE_FACTS else set()
+    return {model.pk} if changed & LINEAGE_FACTS else set()
 
 
 def _record_revisions(*, actor: Actor, items: list[_Refreshed], entries: list[ChangeLogEntry]) -> None:
