@@ -1,5 +1,7 @@
 """Views of the REST API. They call services and selectors; they hold no business rules."""
 
+from django.urls import resolve
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
@@ -35,12 +37,18 @@ class JobViewSet(ThrottleFirst, mixins.ListModelMixin, mixins.RetrieveModelMixin
             actor=principal.actor, kind="worker_check", params=params.validated_data, requested_by=principal.person
         )
         body = self.get_serializer(job).data
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+        # str(): the URL is a DRF Hyperlink, a str subclass that WSGI servers (wsgiref) refuse as a header value.
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": str(body["url"])})
 
 
-@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@extend_schema(exclude=True)  # not an operation: what every other path answers
+@api_view(["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "TRACE"])
 @permission_classes([AllowAny])
 @authentication_classes([])
 def unknown_route(request: Request) -> Response:
-    """Any other path under /api/v1/: a problem+json 404 rather than an HTML page."""
-    return problem(status.HTTP_404_NOT_FOUND, f"no such API route: {request.path}")
+    """Any other path under /api/v1/, for any method: a problem+json 404 rather than an HTML page, pointing
+    at the route a missing trailing slash left out (Django's APPEND_SLASH cannot: this route matches)."""
+    detail = f"no such API route: {request.path}"
+    if not request.path_info.endswith("/") and resolve(f"{request.path_info}/").func is not unknown_route:
+        detail += f"; did you mean {request.path}/ (API routes end with a slash)?"
+    return problem(status.HTTP_404_NOT_FOUND, detail)

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.request_context.RequestIdMiddleware",
     "core.health.HealthProbeMiddleware",
+    # Before anything reads the body (CSRF reads a form's): a chunked body is read here.
+    "api.middleware.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -197,11 +199,16 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "api.errors.problem_exception_handler",
     # JSON in and out: other request bodies get 415, and errors are never HTML pages.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Checked first by every API view (api.throttling.ThrottleFirst), not after permissions.
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerCallerThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Unknown and malformed query parameters are 400s naming them.
+    "DEFAULT_FILTER_BACKENDS": ["api.filtering.StrictFilterBackend"],
+    # ``format`` is a filter (an artifact's serialization format); only /api/schema/ takes ?format= to
+    # pick JSON or YAML (api.parsers.FormatParameterNegotiation).
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Model Provenance Registry API",
