@@ -155,6 +155,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else
 # --- Inventory ------------------------------------------------------------------------------------
 # How many levels of base models a lineage walk follows before it stops and says so.
 LINEAGE_MAX_DEPTH = env_int("LINEAGE_MAX_DEPTH", 32, minimum=1)
+# A lineage write touching more models than this locks the whole lineage rather than each model.
+LINEAGE_LOCK_MAX_MODELS = env_int("LINEAGE_LOCK_MAX_MODELS", 1000, minimum=1)
 
 # --- Upstream hubs --------------------------------------------------------------------------------
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
@@ -302,6 +304,14 @@ OUTBOX_LEASE_SECONDS = CELERY_TASK_TIME_LIMIT + 60
 # A message whose runs keep dying (its worker killed each time) fails after this many starts.
 OUTBOX_MAX_RUNS = env_int("OUTBOX_MAX_RUNS", 5, minimum=1)
 OUTBOX_KEEP_FINISHED_DAYS = env_int("OUTBOX_KEEP_FINISHED_DAYS", 7, minimum=0)
+
+# Domain events: a subscriber that fails is tried again after EVENT_RETRY_SECONDS, doubling each
+# time up to EVENT_RETRY_MAX_SECONDS, EVENT_DELIVERY_MAX_ATTEMPTS times in all. Modules named in
+# EVENT_SUBSCRIBER_MODULES are imported at start-up: subscribers from outside the apps.
+EVENT_RETRY_SECONDS = env_float("EVENT_RETRY_SECONDS", 5.0, minimum=0.0)
+EVENT_RETRY_MAX_SECONDS = env_float("EVENT_RETRY_MAX_SECONDS", 600.0, minimum=0.0)
+EVENT_DELIVERY_MAX_ATTEMPTS = env_int("EVENT_DELIVERY_MAX_ATTEMPTS", 10, minimum=1)
+EVENT_SUBSCRIBER_MODULES = env_list("EVENT_SUBSCRIBER_MODULES", [])
 
 # --- Logging: JSON lines, each with the request id of the work it belongs to ----------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
