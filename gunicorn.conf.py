@@ -5,6 +5,9 @@ import os
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
+# Nothing here uses gunicornc; its control socket would otherwise go to one fixed path in the home
+# folder ($HOME/.gunicorn/gunicorn.ctl), shared by every instance on the host.
+control_socket_disable = True
 # The app writes its own access line with the request id; gunicorn's would repeat it without one.
 accesslog = None
 logconfig_dict = {

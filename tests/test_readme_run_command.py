@@ -17,11 +17,18 @@ from tests.support.processes import PROJECT_DIR, free_port, wait_until
 pytestmark = pytest.mark.smoke
 
 
-def test_make_run_serves_the_app_and_a_worker_without_postgres_or_redis(tmp_path):
+def test_make_run_serves_the_app_and_a_worker_without_postgres_or_redis_and_stops_quietly_on_ctrl_c(tmp_path):
     port = free_port()
     configured = {"DATABASE_URL", "CELERY_BROKER_URL", "REGISTRY_ENV", "CELERY_QUEUE"}
     env = {key: value for key, value in os.environ.items() if key not in configured}
-    env.update(DATA_DIR=str(tmp_path / "data"), WEB_BIND=f"127.0.0.1:{port}", VENV=str(Path(sys.executable).parents[1]))
+    home = tmp_path / "home"  # to see that nothing is written into the user's home folder
+    home.mkdir()
+    env.update(
+        DATA_DIR=str(tmp_path / "data"),
+        WEB_BIND=f"127.0.0.1:{port}",
+        VENV=str(Path(sys.executable).parents[1]),
+        HOME=str(home),
+    )
     output_path = tmp_path / "make-run.out"
     with output_path.open("wb") as output:
         make = subprocess.Popen(
@@ -56,13 +63,25 @@ def test_make_run_serves_the_app_and_a_worker_without_postgres_or_redis(tmp_path
 
         assert wait_until(finished, timeout=60, what="the worker to run the job")["state"] == "succeeded"
         assert (tmp_path / "data" / "registry.sqlite3").exists()
+
+        served = len(output_path.read_bytes())
+        os.killpg(make.pid, signal.SIGINT)  # Ctrl-C: the terminal signals make's whole process group
+        make.wait(timeout=30)
+        stopping = output_path.read_bytes()[served:].decode(errors="replace")
+        # make dies of the SIGINT it got itself, but reports no failed recipe: honcho ended normally.
+        assert make.returncode in {0, -signal.SIGINT}, stopping
+        assert "make: ***" not in stopping
+        assert "Traceback" not in stopping
+        assert "KeyboardInterrupt" not in stopping
+        assert not (home / ".gunicorn").exists(), "gunicorn's control socket is not put in the home folder"
     finally:
-        os.killpg(make.pid, signal.SIGTERM)
-        try:
-            make.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(make.pid, signal.SIGKILL)
-            make.wait()
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGTERM)
+            try:
+                make.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(make.pid, signal.SIGKILL)
+                make.wait()
     time.sleep(0.5)
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{base_url}/healthz", timeout=2)
