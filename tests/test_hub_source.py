@@ -62,6 +62,14 @@ def test_a_model_is_normalized_from_the_hubs_answer(hub):
     assert "securityStatus" in hub.query_of[-1]
 
 
+def test_the_parameter_count_is_the_hubs_safetensors_total_and_none_without_one(hub):
+    hub.add(model_json("acme/dense", parameters=494_032_768))
+    hub.add(model_json("acme/dense-GGUF", files=["model-Q4_K_M.gguf"], parameters=None))
+
+    assert SOURCE.fetch("acme/dense").parameter_count == 494_032_768
+    assert SOURCE.fetch("acme/dense-GGUF").parameter_count is None, "no safetensors block: unknown, not 0"
+
+
 def test_base_model_as_a_string_with_the_hubs_relation_tag(hub):
     hub.add(model_json("acme/tuned", bases=[("deepseek-ai/DeepSeek-R1", "finetune")]))
 
