@@ -12,10 +12,12 @@ from django.db import transaction
 
 from core.changelog import Actor
 from inventory.catalogue import DATA_DIR
-from inventory.models import AIModel, Deployment, Source
+from inventory.models import Deployment, EdgeOrigin, Source
 from inventory.purls import ModelReference, parse_reference
 from inventory.selectors import find_model, license_for_hub
-from inventory.services import ai_models, deployments, lineage, revisions
+from inventory.services import bulk, deployments
+from inventory.services.bulk import ModelEntry
+from inventory.services.lineage import EdgeRef
 
 DEMO_FILE = DATA_DIR / "demo.toml"
 
@@ -32,21 +34,28 @@ def _reference(text: str) -> ModelReference:
     return parse_reference(text if ":" in text else f"{Source.HUGGINGFACE}:{text}")
 
 
-def _model(actor: Actor, entry: dict[str, Any]) -> AIModel:
-    model, _ = ai_models.register_model(
-        actor=actor,
-        source=entry.get("hub", Source.HUGGINGFACE),
+def _entry(entry: dict[str, Any]) -> ModelEntry:
+    """A demo model as the bulk path registers it; a hub model keeps the hub's license value."""
+    source = entry.get("hub", Source.HUGGINGFACE)
+    license_id, license_name = entry["license"], entry.get("license_name", "")
+    hub_value = license_name if license_id.lower() == "other" and license_name else license_id
+    pinned = entry.get("revision") or entry.get("version")
+    return ModelEntry(
+        source=source,
         upstream_id=entry["upstream_id"],
-        declared_license=license_for_hub(license_id=entry["license"], license_name=entry.get("license_name", "")),
+        declared_license=license_for_hub(license_id=license_id, license_name=license_name),
+        upstream_license=hub_value if source != Source.INTERNAL else "",
         task=entry.get("task", ""),
         library=entry.get("library", ""),
         parameter_count=entry.get("parameter_count"),
         team=entry.get("team", ""),
+        revisions=[pinned] if pinned else [],
+        bases=[
+            EdgeRef(parent.source, parent.upstream_id, base["relation"], EdgeOrigin.MODEL_CARD)
+            for base in entry["bases"]
+            for parent in [_reference(base["id"])]
+        ],
     )
-    pinned = entry.get("revision") or entry.get("version")
-    if pinned:
-        revisions.add_revision(actor=actor, model=model, revision=pinned)
-    return model
 
 
 def _deploy(actor: Actor, entry: dict[str, Any], pinned: dict[str, str]) -> bool:
@@ -63,24 +72,22 @@ def _deploy(actor: Actor, entry: dict[str, Any], pinned: dict[str, str]) -> bool
     return not exists
 
 
+def demo_entries() -> list[ModelEntry]:
+    """The demo's models, parents before the models derived from them, as the file lists them."""
+    return [_entry(entry) for entry in _demo()["model"]]
+
+
+def _demo() -> dict[str, Any]:
+    return tomllib.loads(DEMO_FILE.read_text(encoding="utf-8"))
+
+
 def seed_demo(*, actor: Actor) -> DemoSummary:
-    """Load the demo set, in one transaction; returns how many models, edges and deployments it has."""
-    demo = tomllib.loads(DEMO_FILE.read_text(encoding="utf-8"))
-    edges = 0
+    """Load the demo set through the bulk path, in one transaction; returns how many models, edges
+    and deployments it has."""
+    demo = _demo()
+    entries = demo_entries()
     with transaction.atomic():
-        models = {entry["upstream_id"]: _model(actor, entry) for entry in demo["model"]}
-        for entry in demo["model"]:
-            for base in entry["bases"]:
-                parent = _reference(base["id"])
-                lineage.add_lineage_edge(
-                    actor=actor,
-                    child=models[entry["upstream_id"]],
-                    parent_source=parent.source,
-                    parent_upstream_id=parent.upstream_id,
-                    relation=base["relation"],
-                    origin_of_edge="model_card",
-                )
-                edges += 1
+        bulk.register_many(actor=actor, entries=entries)
         pinned = {
             entry["upstream_id"]: entry.get("revision") or entry["version"]
             for entry in demo["model"]
@@ -88,4 +95,5 @@ def seed_demo(*, actor: Actor) -> DemoSummary:
         }
         for entry in demo["deployment"]:
             _deploy(actor, entry, pinned)
-    return DemoSummary(models=len(models), edges=edges, deployments=len(demo["deployment"]))
+    edges = sum(len(entry.bases) for entry in entries)
+    return DemoSummary(models=len(entries), edges=edges, deployments=len(demo["deployment"]))

@@ -60,11 +60,13 @@ class RevisionAdded(Event):
 @event_kind
 @dataclass(frozen=True)
 class DerivedFactsChanged(Event):
-    """A recomputation changed what models derive from their lineage: for each model id, its
-    effective origin, inherited license ids, license mismatch and lineage cuts before and after."""
+    """A recomputation changed what a model derives from its lineage: its effective origin,
+    inherited license ids, license mismatch and lineage cuts, before and after."""
 
     kind = "inventory.derived_facts_changed"
-    models: dict[str, dict[str, Any]]  # model id (as JSON keys are strings) -> {"before", "after"}
+    model_id: int
+    before: dict[str, Any]
+    after: dict[str, Any]
 
 
 @event_kind

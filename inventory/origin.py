@@ -309,12 +309,8 @@ def recompute(*, actor: Actor, model_ids: set[int]) -> set[int]:
     events.record(
         actor=actor,
         events=[
-            DerivedFactsChanged(
-                {
-                    str(model_id): {"before": before[model_id].as_dict(), "after": after[model_id].as_dict()}
-                    for model_id in sorted(changed)
-                }
-            )
+            DerivedFactsChanged(model.id, before[model.id].as_dict(), after[model.id].as_dict())
+            for model in changed_models
         ],
     )
     changelog.record_many(

@@ -56,9 +56,26 @@ def hub(fake_hub_server: FakeHub, settings: Any) -> FakeHub:
 
 
 @pytest.fixture(scope="session")
-def service_env(django_db_setup: None, fake_hub_server: FakeHub) -> dict[str, str]:
-    """The environment for a web or worker process: the test database, the fake hub, short polling
-    intervals and delays."""
+def event_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the test subscribers (tests/support/event_subscribers.py) of every process write."""
+    return tmp_path_factory.mktemp("events") / "deliveries.jsonl"
+
+
+@pytest.fixture
+def test_subscribers(event_log: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The test subscribers, in this process too, for one test; yields their log."""
+    from tests.support import event_subscribers
+
+    monkeypatch.setenv("EVENT_TEST_LOG", str(event_log))
+    event_subscribers.install()
+    yield event_log
+    event_subscribers.uninstall()
+
+
+@pytest.fixture(scope="session")
+def service_env(django_db_setup: None, fake_hub_server: FakeHub, event_log: Path) -> dict[str, str]:
+    """The environment for a web or worker process: the test database, the fake hub, the test event
+    subscribers, short polling intervals and delays."""
     return {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -66,6 +83,9 @@ def service_env(django_db_setup: None, fake_hub_server: FakeHub) -> dict[str, st
         "EMBEDDED_BROKER_POLL_SECONDS": "0.1",
         "PYTHONUNBUFFERED": "1",
         "HF_ENDPOINT": fake_hub_server.url,
+        "EVENT_SUBSCRIBER_MODULES": "tests.support.event_subscribers",
+        "EVENT_TEST_LOG": str(event_log),
+        "EVENT_RETRY_SECONDS": "0.2",
         **{name: str(value) for name, value in REFRESH_TEST_SETTINGS.items()},
     }
 

@@ -72,3 +72,36 @@ def test_readyz_names_a_stopped_broker(private_redis, service_env, logs_dir):
         assert response.json()["checks"] == {"database": "ok", "broker": "unreachable"}
     finally:
         web.stop()
+
+
+def test_events_recorded_while_the_broker_is_down_reach_their_subscribers_once_it_returns(
+    private_redis, service_env, logs_dir, admin_credentials
+):
+    from core.models import DomainEvent, EventDelivery
+
+    env = {**service_env, "CELERY_BROKER_URL": private_redis.url}
+    with ExitStack() as cleanup:
+        worker = start_worker(env=env, log_dir=logs_dir, name="events-outage-worker")
+        cleanup.callback(worker.stop)
+        web, base_url = start_web(env=env, log_dir=logs_dir, name="events-outage-web")
+        cleanup.callback(web.stop)
+        session = login(base_url, *admin_credentials)
+        private_redis.stop()
+
+        response = session.post(
+            f"{base_url}/api/v1/models/", json={"reference": "internal:lab/registered-during-outage"}, timeout=30
+        )
+
+        assert response.status_code == 201, response.text
+        event = DomainEvent.objects.get(kind="inventory.model_registered", payload__model_id=response.json()["id"])
+        time.sleep(2)  # relay rounds fail meanwhile
+        assert not EventDelivery.objects.filter(event=event).exists()
+
+        private_redis.start()
+
+        wait_until(lambda: EventDelivery.objects.filter(event=event).count() == 2, timeout=90, what="both deliveries")
+        messages = OutboxMessage.objects.filter(kwargs__event_id=event.pk)
+        assert sorted((message.kwargs["subscriber"], message.state) for message in messages) == [
+            ("tests.flaky", "done"),
+            ("tests.recorder", "done"),
+        ]

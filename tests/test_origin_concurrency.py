@@ -96,3 +96,91 @@ def test_a_model_moving_to_a_publisher_while_its_country_changes_gets_the_new_co
 
     assert origin_of(mover) == {"KR"}
     assert origin_of(child) == {"US", "KR"}
+
+
+def finish_times(first_change, second_change, hold: float = 3.0) -> tuple[float, float]:
+    """Run ``first_change`` in a transaction held open for ``hold`` seconds while ``second_change``
+    runs; returns when the second finished and when the first committed (monotonic seconds)."""
+    made = threading.Event()
+    times: dict[str, float] = {}
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                first_change()
+                made.set()
+                time.sleep(hold)
+            times["first"] = time.monotonic()
+        except BaseException as exc:
+            errors.append(exc)
+            made.set()
+        finally:
+            connection.close()
+
+    def second() -> None:
+        made.wait(10)
+        try:
+            second_change()
+            times["second"] = time.monotonic()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    return times["second"], times["first"]
+
+
+def register(upstream_id: str) -> None:
+    ai_models.register_model(actor=ACTOR, source="huggingface", upstream_id=upstream_id)
+
+
+def test_an_unrelated_registration_commits_while_a_lineage_write_is_open(lineage):
+    base_lab, child = lineage
+    link(child)
+
+    second, first = finish_times(lambda: set_country(base_lab, "CN"), lambda: register("elsewhere/new-model"))
+
+    assert second < first  # it did not wait for the country change
+    assert origin_of(AIModel.objects.get(upstream_id="elsewhere/new-model")) == {"unknown"}
+
+
+def test_an_unrelated_edge_commits_while_another_lineage_is_being_written(lineage):
+    _, child = lineage
+    other_base = model("jp-lab/base", publisher("jp-lab", "JP"))
+    other_child = model("kr-lab/child", publisher("kr-lab", "KR"))
+
+    def link_other() -> None:
+        derive_from(AIModel.objects.get(pk=other_child.pk), other_base.upstream_id)
+
+    second, first = finish_times(lambda: link(child), link_other)
+
+    assert second < first
+    assert origin_of(other_child) == {"KR", "JP"}
+    assert origin_of(child) == {"US", "FR"}
+
+
+def test_a_writer_of_the_same_lineage_waits_for_the_open_one(lineage):
+    base_lab, child = lineage
+
+    second, first = finish_times(lambda: set_country(base_lab, "CN"), lambda: link(child), hold=1.0)
+
+    assert second > first
+    assert origin_of(child) == {"US", "CN"}
+
+
+def test_bulk_work_holds_the_whole_lineage(lineage):
+    from inventory.services.bulk import ModelEntry, register_many
+
+    def bulk() -> None:
+        register_many(actor=ACTOR, entries=[ModelEntry(source="huggingface", upstream_id="bulk-lab/one")])
+
+    second, first = finish_times(bulk, lambda: register("elsewhere/single"), hold=1.0)
+
+    assert second > first

@@ -1,10 +1,12 @@
 """Services for models: registration, changes, renames and removal."""
 
-from collections.abc import Collection, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
 from typing import TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 
 from core import changelog, events
 from core.access import Principal
@@ -25,6 +27,7 @@ from inventory.models import (
 )
 from inventory.selectors import find_model, model_version, publisher_of_namespace
 from inventory.services._common import create_validated, delete_logged, field_changes, update_validated
+from inventory.sources import not_refreshed_because
 from inventory.validators import validate_upstream_id
 
 
@@ -69,6 +72,16 @@ def publisher_for_namespace(*, actor: Actor, source: str, namespace: str) -> Pub
         return publisher_of_namespace(source=source, namespace=namespace) or Publisher.objects.get(name=namespace)
 
 
+def check_upstream_id(upstream_id: str) -> None:
+    """``namespace/name`` with a namespace that fits a publisher's name; the error names ``upstream_id``."""
+    try:
+        validate_upstream_id(upstream_id)
+    except ValidationError as error:
+        raise ValidationError({"upstream_id": error.messages}) from None
+    if len(upstream_id.split("/")[0]) > Publisher._meta.get_field("name").max_length:
+        raise ValidationError({"upstream_id": "the namespace is longer than 100 characters"})
+
+
 def register_model(
     *,
     actor: Actor,
@@ -90,12 +103,7 @@ def register_model(
     Without a publisher, the namespace names it. Lineage edges that were waiting for this model
     as their parent are linked to it, and the origins that change are recomputed.
     """
-    try:
-        validate_upstream_id(upstream_id)
-    except ValidationError as error:
-        raise ValidationError({"upstream_id": error.messages}) from None
-    if len(upstream_id.split("/")[0]) > Publisher._meta.get_field("name").max_length:
-        raise ValidationError({"upstream_id": "the namespace is longer than 100 characters"})
+    check_upstream_id(upstream_id)
     existing = find_model(source=source, upstream_id=upstream_id)
     if existing is not None:
         return existing, False
@@ -123,13 +131,14 @@ def register_model(
                     gated=gated,
                     description=description,
                     tags=list(tags),
+                    refresh_error=not_refreshed_because(source),  # why it stays pending, for sources not refreshed
                 ),
             )
             events.record(
                 actor=actor,
                 events=[ModelRegistered(model.pk, model.source, model.upstream_id, model.publisher_id, model.team)],
             )
-            _link_waiting_edges(actor=actor, model=model, source=source, upstream_id=upstream_id)
+            link_waiting_edges(actor=actor, parents={(source, upstream_id): model})
             origin.recompute(actor=actor, model_ids={model.id})
             return model, True
     except IntegrityError:
@@ -139,14 +148,21 @@ def register_model(
         return raced, False
 
 
-def _link_waiting_edges(*, actor: Actor, model: AIModel, source: str, upstream_id: str) -> None:
-    """Point the edges that named ``source:upstream_id`` as a parent not yet known at ``model``."""
-    waiting = LineageEdge.objects.select_for_update().filter(
-        parent__isnull=True, parent_source=source, parent_upstream_id__iexact=upstream_id
-    )
-    for edge in waiting:
-        _log_new_parent(actor=actor, edge=edge, parent=model, message="parent registered")
-        edge.save(update_fields=["parent"])
+def link_waiting_edges(*, actor: Actor, parents: Mapping[tuple[str, str], AIModel]) -> None:
+    """Point the edges that named a parent not yet known at the model now known by that name;
+    ``parents`` maps ``(source, upstream_id)`` to the model (one query per source)."""
+    by_source: dict[str, dict[str, AIModel]] = defaultdict(dict)
+    for (source, upstream_id), model in parents.items():
+        by_source[source][upstream_id.lower()] = model
+    for source, models in by_source.items():
+        waiting = (
+            LineageEdge.objects.select_for_update()
+            .annotate(key=Lower("parent_upstream_id"))
+            .filter(parent__isnull=True, parent_source=source, key__in=list(models))
+        )
+        for edge in waiting:
+            _log_new_parent(actor=actor, edge=edge, parent=models[edge.key], message="parent registered")
+            edge.save(update_fields=["parent"])
 
 
 def _log_new_parent(*, actor: Actor, edge: LineageEdge, parent: AIModel | None, message: str) -> None:
@@ -209,7 +225,7 @@ def add_model_alias(*, actor: Actor, model: AIModel, source: str, upstream_id: s
     with transaction.atomic():
         origin.lock_lineage(changing={model.pk}, new_ids={(source, upstream_id)})
         alias = create_validated(actor=actor, instance=ModelAlias(model=model, source=source, upstream_id=upstream_id))
-        _link_waiting_edges(actor=actor, model=model, source=source, upstream_id=upstream_id)
+        link_waiting_edges(actor=actor, parents={(source, upstream_id): model})
         origin.recompute(actor=actor, model_ids={model.id})
         return alias
 
@@ -242,7 +258,7 @@ def move_model(*, actor: Actor, model: AIModel, upstream_id: str) -> AIModel:
             delete_logged(actor=actor, instance=alias, message="the model moved back to this id")
         if former.lower() != upstream_id.lower():
             create_validated(actor=actor, instance=ModelAlias(model=model, source=model.source, upstream_id=former))
-        _link_waiting_edges(actor=actor, model=model, source=model.source, upstream_id=upstream_id)
+        link_waiting_edges(actor=actor, parents={(model.source, upstream_id): model})
         origin.recompute(actor=actor, model_ids={model.id})
         return model
 

@@ -33,6 +33,14 @@ def add_lineage_edge(
         return upserted.edges[child.pk][0], bool(upserted.created)
 
 
+def add_edges(*, actor: Actor, refs_by_child: Mapping[AIModel, Sequence["EdgeRef"]]) -> set[int]:
+    """Add (or update) many edges without recomputing: for bulk work that holds the whole lineage
+    and recomputes once at its end. Returns the children whose derived facts may have changed."""
+    if not refs_by_child:
+        return set()
+    return _upsert_edges(actor=actor, refs_by_child=refs_by_child).linked
+
+
 @dataclass(frozen=True)
 class EdgeRef:
     """A parent as a source names it, how the child derives from it, and where that was learned."""

@@ -1,0 +1,68 @@
+"""Subscribers for the tests of domain events, to every inventory event kind.
+
+``recorder`` writes one line per delivery to the file ``EVENT_TEST_LOG`` names; ``flaky``, a
+subscriber of ``ModelRegistered`` only, fails the first delivery of each event (leaving a marker
+file), then records like ``recorder``. Worker
+processes load this module through ``EVENT_SUBSCRIBER_MODULES``; the test process installs them
+for one test at a time with ``install`` / ``uninstall``.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from core import events
+from core.events import Event
+from inventory import events as inventory_events
+
+KINDS: list[type[Event]] = [
+    value
+    for value in vars(inventory_events).values()
+    if isinstance(value, type) and issubclass(value, Event) and value is not Event
+]
+
+
+def _log() -> Path:
+    return Path(os.environ["EVENT_TEST_LOG"])
+
+
+def _write(subscriber: str, event: Event) -> None:
+    line = json.dumps({"subscriber": subscriber, "kind": event.kind, "payload": dataclasses.asdict(event)})
+    with _log().open("a", encoding="utf-8") as log:
+        log.write(line + "\n")
+
+
+def recorder(event: Event) -> None:
+    _write("tests.recorder", event)
+
+
+def flaky(event: Event) -> None:
+    digest = hashlib.sha256(json.dumps(dataclasses.asdict(event), sort_keys=True).encode()).hexdigest()
+    marker = _log().with_name(f"{_log().name}.failed-{digest}")
+    if not marker.exists():
+        marker.touch()
+        raise RuntimeError("the flaky subscriber fails each event once")
+    _write("tests.flaky", event)
+
+
+def install() -> None:
+    for kind in KINDS:
+        events.subscribe(kind, name="tests.recorder")(recorder)
+    events.subscribe(inventory_events.ModelRegistered, name="tests.flaky")(flaky)
+
+
+def uninstall() -> None:
+    for kind in KINDS:
+        events.unsubscribe(kind, name="tests.recorder")
+    events.unsubscribe(inventory_events.ModelRegistered, name="tests.flaky")
+
+
+def deliveries(log: Path) -> list[dict]:
+    """The deliveries recorded in ``log`` so far."""
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+
+
+if os.environ.get("EVENT_TEST_LOG"):  # a worker started by the tests
+    install()
