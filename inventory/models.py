@@ -193,8 +193,8 @@ class AIModel(models.Model):
     and what the registry derives: its effective origin and the license terms it inherits."""
 
     # Not worth a change-log copy: the raw hub answer (its meaningful changes are logged as
-    # upstream-change events) and the refresh lock.
-    CHANGELOG_EXCLUDE = ("upstream_snapshot", "refresh_lock_owner", "refresh_lock_until")
+    # upstream-change events), the refresh lock and the time of the next retry.
+    CHANGELOG_EXCLUDE = ("upstream_snapshot", "refresh_lock_owner", "refresh_lock_until", "refresh_retry_at")
 
     source = models.CharField(max_length=32, choices=Source.choices)
     upstream_id = models.CharField(max_length=200, validators=[validate_upstream_id])
@@ -217,6 +217,9 @@ class AIModel(models.Model):
     refresh_state = models.CharField(max_length=16, choices=RefreshState.choices, default=RefreshState.PENDING)
     refreshed_at = models.DateTimeField(null=True, blank=True)
     refresh_error = models.TextField(blank=True)
+    # After a failed refresh, registrations and the schedule leave the model alone until then
+    # (longer after a permanent error); None when the last refresh got an answer.
+    refresh_retry_at = models.DateTimeField(null=True, blank=True)
     # The per-model refresh lock: who holds it and until when (see inventory.refresh.lease).
     refresh_lock_owner = models.CharField(max_length=200, blank=True)
     refresh_lock_until = models.DateTimeField(null=True, blank=True)

@@ -187,6 +187,11 @@ REFRESH_LOCK_POLL_SECONDS = env_float("REFRESH_LOCK_POLL_SECONDS", 0.5, minimum=
 # refresh is older than REFRESH_STALE_AFTER_SECONDS (or it never had one, or it failed).
 REFRESH_EVERY_SECONDS = env_float("REFRESH_EVERY_SECONDS", 3600.0, minimum=1.0)
 REFRESH_STALE_AFTER_SECONDS = env_int("REFRESH_STALE_AFTER_SECONDS", 86400, minimum=1)
+# After a failed refresh, registrations and the schedule wait this long before trying the model
+# again (a registration meanwhile returns the failed job); after a permanent error (access refused,
+# an answer that is no model) they wait REFRESH_PERMANENT_ERROR_RETRY_SECONDS.
+REFRESH_RETRY_FAILED_AFTER_SECONDS = env_int("REFRESH_RETRY_FAILED_AFTER_SECONDS", 300, minimum=0)
+REFRESH_PERMANENT_ERROR_RETRY_SECONDS = env_int("REFRESH_PERMANENT_ERROR_RETRY_SECONDS", 86400, minimum=0)
 # The repository_url qualifier in the purls of internal models (pkg:generic/...?repository_url=...).
 INTERNAL_MODEL_REPOSITORY_URL = env_str("INTERNAL_MODEL_REPOSITORY_URL", "https://models.internal.invalid")
 

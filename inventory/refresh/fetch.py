@@ -1,5 +1,6 @@
 """One model's fetch, with the retry rules: backoff with jitter for transient errors, the hub's
-Retry-After for rate limits, and no retry for what cannot change (not found, permanent)."""
+Retry-After for rate limits, and no retry for what cannot change (not found, permanent); and how
+long a model whose refresh failed is left alone afterwards."""
 
 import logging
 import random
@@ -8,7 +9,7 @@ import time
 from django.conf import settings
 
 from inventory.refresh import throttle
-from inventory.sources.base import RateLimited, TransientError, UpstreamRecord, UpstreamSource
+from inventory.sources.base import PermanentError, RateLimited, TransientError, UpstreamRecord, UpstreamSource
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +42,14 @@ def fetch_with_retries(source: UpstreamSource, upstream_id: str) -> tuple[Upstre
             )
             time.sleep(wait)
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def retry_later_seconds(error: Exception) -> float:
+    """How long registrations and the schedule leave a model alone after its refresh failed with
+    ``error``: longer after a permanent error, and at least as long as a rate-limiting hub asked."""
+    if isinstance(error, PermanentError):
+        return settings.REFRESH_PERMANENT_ERROR_RETRY_SECONDS
+    wait = settings.REFRESH_RETRY_FAILED_AFTER_SECONDS
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        return max(wait, error.retry_after)
+    return wait

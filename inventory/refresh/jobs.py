@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ REFRESH_MODEL = "refresh_model"
 REFRESH_STALE = "refresh_stale"
 REFRESH_ACTOR = Actor.system("refresh")
 _PROGRESS_EVERY_SECONDS = 0.5
+_REFRESH_REQUEST_LOCK = 7_320  # advisory-lock namespace (beside inventory.origin's): key a model id
 
 
 class RefreshFailed(Exception):
@@ -28,30 +30,56 @@ class RefreshFailed(Exception):
 
 def stale_model_ids() -> list[int]:
     """Hub models never refreshed, last in error (rate limited included), or refreshed longer than
-    REFRESH_STALE_AFTER_SECONDS ago; the longest waiting first."""
-    cutoff = timezone.now() - timedelta(seconds=settings.REFRESH_STALE_AFTER_SECONDS)
+    REFRESH_STALE_AFTER_SECONDS ago, except those whose failed refresh is not to be tried again
+    yet; the longest waiting first."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.REFRESH_STALE_AFTER_SECONDS)
     stale = Q(refreshed_at__isnull=True) | Q(refresh_state=RefreshState.ERROR) | Q(refreshed_at__lt=cutoff)
+    due = Q(refresh_retry_at__isnull=True) | Q(refresh_retry_at__lte=now)
     return list(
-        AIModel.objects.filter(stale, source__in=REFRESHABLE_SOURCES)
+        AIModel.objects.filter(stale, due, source__in=list(REFRESHABLE_SOURCES))
         .order_by(F("refreshed_at").asc(nulls_first=True), "id")
         .values_list("id", flat=True)
     )
 
 
 def request_refresh(*, actor: Actor, model: AIModel, requested_by: AbstractBaseUser | None = None) -> Job | None:
-    """Start a job refreshing a hub model, or return the one already waiting or running for it;
-    None for a model no hub refreshes (internal ones)."""
+    """Start a job refreshing a hub model, or return the one already waiting or running for it, or
+    the one that failed when the model is not to be tried again yet (``refresh_retry_at``: None
+    when its failure came from another run). None for a model no hub refreshes (internal ones).
+
+    Requests for one model take turns until their transactions end, so that many registrations of
+    it at once start one job."""
     if model.source not in REFRESHABLE_SOURCES:
         return None
-    unfinished = Job.objects.filter(kind=REFRESH_MODEL, params__model_id=model.pk).exclude(
-        state__in=Job.FINISHED_STATES
-    )
-    return unfinished.first() or start_job(
-        actor=actor,
-        kind=REFRESH_MODEL,
-        params={"model_id": model.pk, "model": str(model)},
-        requested_by=requested_by,
-    )
+    with transaction.atomic():
+        _take_turn(model.pk)
+        jobs = Job.objects.filter(kind=REFRESH_MODEL, params__model_id=model.pk)
+        unfinished = jobs.exclude(state__in=Job.FINISHED_STATES).first()
+        if unfinished is not None:
+            return unfinished
+        # read now, not from ``model``: a request that waited its turn sees the failure just recorded
+        retry_at = AIModel.objects.filter(pk=model.pk).values_list("refresh_retry_at", flat=True).first()
+        if retry_at is not None and retry_at > timezone.now():
+            latest = jobs.first()
+            return latest if latest is not None and latest.state == Job.State.FAILED else None
+        return start_job(
+            actor=actor,
+            kind=REFRESH_MODEL,
+            params={"model_id": model.pk, "model": str(model)},
+            requested_by=requested_by,
+        )
+
+
+def _take_turn(model_id: int) -> None:
+    """Wait for the other requests for this model's refresh, until the end of this transaction
+    (PostgreSQL; SQLite lets one writer in at a time anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # The two-key form, in a namespace of its own; ids past 2**31 wrap around (and merely share a turn).
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [_REFRESH_REQUEST_LOCK, (model_id + 2**31) % 2**32 - 2**31]
+            )
 
 
 def start_stale_refresh(*, actor: Actor) -> Job | None:

@@ -21,10 +21,10 @@ from core.changelog import Actor
 from inventory import origin
 from inventory.models import AIModel
 from inventory.refresh import lease
-from inventory.refresh.fetch import fetch_with_retries
+from inventory.refresh.fetch import fetch_with_retries, retry_later_seconds
 from inventory.selectors import parent_ids_of
 from inventory.services import upstream
-from inventory.sources import REFRESHABLE_SOURCES, source_for
+from inventory.sources import REFRESHABLE_SOURCES, not_refreshed_because, source_for
 from inventory.sources.base import NotFound, SourceError, UpstreamRecord
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,13 @@ class _Fetched:
     depth: int
     record: UpstreamRecord
     attempts: int
+
+
+def _not_retried_yet(model: AIModel) -> str:
+    """Why a model whose refresh failed is not to be tried again yet; empty when it may be."""
+    if model.refresh_retry_at is None or model.refresh_retry_at <= timezone.now():
+        return ""
+    return f"its last refresh failed; not tried again before {model.refresh_retry_at.isoformat(timespec='seconds')}"
 
 
 class RefreshRun:
@@ -149,7 +156,11 @@ class RefreshRun:
             elif item.model_id not in held:
                 waiting.append(item)
             elif model.source not in REFRESHABLE_SOURCES:
-                self.summary.skipped[str(model)] = f"models from {model.source} are not refreshed from a hub"
+                self.summary.skipped[str(model)] = not_refreshed_because(model.source)
+                skipped.append(model.pk)
+            elif item.depth > 0 and (waiting_to_retry := _not_retried_yet(model)):
+                # a base found on the way is left alone as the schedule would leave it; one asked for is not
+                self.summary.skipped[str(model)] = waiting_to_retry
                 skipped.append(model.pk)
             elif model.refreshed_at is not None and model.refreshed_at >= self.started_at:
                 done_elsewhere.append((model, item.depth))  # another run did it while this one waited
@@ -173,10 +184,10 @@ class RefreshRun:
             except NotFound as exc:
                 self._record_gone(model, str(exc))
             except SourceError as exc:
-                self._fail(model, f"{type(exc).__name__}: {exc}")
+                self._fail(model, exc)
             except Exception as exc:  # a bug in a source: this model fails, the run goes on
                 logger.exception("fetch failed", extra={"model": str(model)})
-                self._fail(model, f"{type(exc).__name__}: {exc}")
+                self._fail(model, exc)
             else:
                 fetched.append(_Fetched(model, depth, record, attempts))
         try:
@@ -225,7 +236,7 @@ class RefreshRun:
             return upstream.record_refreshes(actor=self.actor, refreshed=[(one.model, one.record)])
         except Exception as exc:
             logger.exception("recording a refresh failed", extra={"model": str(one.model)})
-            self._fail(one.model, f"{type(exc).__name__}: {exc}")
+            self._fail(one.model, exc)
             return {}
 
     def _refreshed_elsewhere(self, models: list[tuple[AIModel, int]]) -> None:
@@ -257,10 +268,13 @@ class RefreshRun:
         self.summary.gone.append(str(model))
         self.on_log(f"{model}: gone ({reason})")
 
-    def _fail(self, model: AIModel, error: str) -> None:
+    def _fail(self, model: AIModel, exc: Exception) -> None:
+        error = f"{type(exc).__name__}: {exc}"
         self.summary.failed[str(model)] = error
         self.on_log(f"{model}: failed: {error}")
         try:
-            upstream.record_failure(actor=self.actor, model=model, error=error)
+            upstream.record_failure(
+                actor=self.actor, model=model, error=error, retry_after_seconds=retry_later_seconds(exc)
+            )
         except Exception:
             logger.exception("recording a failed refresh failed", extra={"model": str(model)})

@@ -12,8 +12,8 @@ from django.db import transaction
 from core import changelog, events
 from core.changelog import Actor
 from inventory.events import RevisionAdded
-from inventory.models import PICKLE_BASED_FORMATS, AIModel, Artifact, ArtifactFormat, Revision, Source
-from inventory.validators import validate_commit_sha
+from inventory.models import PICKLE_BASED_FORMATS, AIModel, Artifact, ArtifactFormat, Revision
+from inventory.sources import rules_for
 
 _FORMAT_BY_SUFFIX = {
     ".safetensors": ArtifactFormat.SAFETENSORS,
@@ -140,14 +140,9 @@ def _revision(item: RevisionInput, revision: str) -> Revision:
 
 
 def stored_revision(model: AIModel, revision: str) -> str:
-    """The revision as it is stored for the model's source (a lowercase commit sha for Hugging Face)."""
-    if model.source != Source.HUGGINGFACE:
-        return revision
-    try:
-        validate_commit_sha(revision.lower())
-    except ValidationError as error:
-        raise ValidationError({"revision": error.messages}) from None
-    return revision.lower()
+    """The revision as it is stored for the model's source (a lowercase commit sha for Hugging Face);
+    ValidationError naming ``revision`` when the source has no revisions of that form."""
+    return rules_for(model.source).normalize_revision(revision)
 
 
 def _revision_id(item: RevisionInput) -> str:

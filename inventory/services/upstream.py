@@ -11,7 +11,7 @@ run that refreshes thousands of models waits on the hub, not on the database.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -46,7 +46,14 @@ _HUB_FACTS = [
     "gated",
     "tags",
 ]
-_STATE_FIELDS = ["refresh_state", "refresh_error", "refreshed_at", "upstream_snapshot", "updated_at"]
+_STATE_FIELDS = [
+    "refresh_state",
+    "refresh_error",
+    "refresh_retry_at",
+    "refreshed_at",
+    "upstream_snapshot",
+    "updated_at",
+]
 
 
 @dataclass
@@ -164,10 +171,10 @@ def _record_changes(
     bases = _register_bases(actor=actor, items=items)
     refs_by_child = {
         item.model: [
-            EdgeRef(item.model.source, base.upstream_id, base.relation, base.learned_from)
-            for base in item.record.base_models
+            ref
+            for ref in _edge_refs(item)
             # a base named by an id the model itself had before a move is no base
-            if bases[(item.model.source, base.upstream_id.lower())].pk != item.model.pk
+            if bases[ref.key].pk != item.model.pk
         ]
         for item in items
     }
@@ -228,6 +235,7 @@ def _apply_facts(
         entries.append(_state_entry(actor, model, RefreshState.OK, ""))
     item.previous = model.upstream_snapshot
     model.refresh_state, model.refresh_error, model.refreshed_at = RefreshState.OK, "", now
+    model.refresh_retry_at = None
     model.upstream_snapshot = item.snapshot
     return {model.pk} if changed & LINEAGE_FACTS else set()
 
@@ -264,32 +272,45 @@ def _record_revisions(*, actor: Actor, items: list[_Refreshed], entries: list[Ch
     Revision.objects.bulk_update(rescanned, ["scan_done", "scan_issues"])
 
 
+def _edge_refs(item: _Refreshed) -> list[EdgeRef]:
+    """The record's base models as edges, each to the hub its base lives on (maybe another than the model's)."""
+    return [
+        EdgeRef(base.lives_on(item.model.source), base.upstream_id, base.relation, base.learned_from)
+        for base in item.record.base_models
+    ]
+
+
 def _register_bases(*, actor: Actor, items: list[_Refreshed]) -> dict[tuple[str, str], AIModel]:
     """The base models the records name, registered when they are new; by (source, lowercased id)."""
     names: dict[str, set[str]] = {}
     for item in items:
-        names.setdefault(item.model.source, set()).update(base.upstream_id for base in item.record.base_models)
+        for ref in _edge_refs(item):
+            names.setdefault(ref.parent_source, set()).add(ref.parent_upstream_id)
     known = {
         (source, key): model
         for source, upstream_ids in names.items()
         for key, model in find_models(source=source, upstream_ids=upstream_ids).items()
     }
     for item in items:
-        for base in item.record.base_models:
-            key = (item.model.source, base.upstream_id.lower())
-            if key not in known:
-                known[key] = register_model(actor=actor, source=item.model.source, upstream_id=base.upstream_id)[0]
+        for ref in _edge_refs(item):
+            if ref.key not in known:
+                known[ref.key] = register_model(
+                    actor=actor, source=ref.parent_source, upstream_id=ref.parent_upstream_id
+                )[0]
     return known
 
 
 def record_gone(*, actor: Actor, model: AIModel, reason: str) -> None:
     """The hub has no such model (any more): marked ``gone``; nothing about it is deleted."""
-    _set_state(actor=actor, model=model, state=RefreshState.GONE, error=reason, refreshed_at=timezone.now())
+    now = timezone.now()
+    _set_state(actor=actor, model=model, state=RefreshState.GONE, error=reason, refreshed_at=now, retry_at=None)
 
 
-def record_failure(*, actor: Actor, model: AIModel, error: str) -> None:
-    """The refresh failed (after its retries); the model keeps its last known facts."""
-    _set_state(actor=actor, model=model, state=RefreshState.ERROR, error=error, refreshed_at=None)
+def record_failure(*, actor: Actor, model: AIModel, error: str, retry_after_seconds: float) -> None:
+    """The refresh failed (after its retries); the model keeps its last known facts, and
+    registrations and the schedule try it again ``retry_after_seconds`` from now at the earliest."""
+    retry_at = timezone.now() + timedelta(seconds=retry_after_seconds)
+    _set_state(actor=actor, model=model, state=RefreshState.ERROR, error=error, refreshed_at=None, retry_at=retry_at)
 
 
 def _state_entry(actor: Actor, model: AIModel, state: str, error: str) -> ChangeLogEntry:
@@ -303,11 +324,13 @@ def _state_entry(actor: Actor, model: AIModel, state: str, error: str) -> Change
     )
 
 
-def _set_state(*, actor: Actor, model: AIModel, state: str, error: str, refreshed_at: datetime | None) -> None:
+def _set_state(
+    *, actor: Actor, model: AIModel, state: str, error: str, refreshed_at: datetime | None, retry_at: datetime | None
+) -> None:
     """Record the outcome; a change of state is logged, a repeat of the same state is not."""
     with transaction.atomic():
         current = AIModel.objects.select_for_update().get(pk=model.pk)
-        changes: dict[str, Any] = {"refresh_state": state, "refresh_error": error}
+        changes: dict[str, Any] = {"refresh_state": state, "refresh_error": error, "refresh_retry_at": retry_at}
         if refreshed_at is not None:
             changes["refreshed_at"] = refreshed_at
         AIModel.objects.filter(pk=model.pk).update(**changes)
@@ -326,9 +349,15 @@ def _governed_facts(snapshot: dict[str, Any]) -> dict[str, Any]:
     return {
         "license": [snapshot.get("license_id"), snapshot.get("license_name")],
         "revision": snapshot.get("revision"),
-        "base_models": sorted(f"{base['upstream_id']} ({base['relation']})" for base in bases),
+        "base_models": sorted(f"{_base_label(base)} ({base['relation']})" for base in bases),
         "gated": snapshot.get("gated"),
     }
+
+
+def _base_label(base: dict[str, Any]) -> str:
+    """A base model as a change names it: with its hub when that is not the model's own."""
+    source = base.get("source")  # empty, or absent in snapshots older than the field: the model's own hub
+    return f"{source}:{base['upstream_id']}" if source else base["upstream_id"]
 
 
 def upstream_differences(previous: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

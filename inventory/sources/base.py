@@ -30,11 +30,20 @@ class PermanentError(SourceError):
 
 @dataclass(frozen=True)
 class BaseModelRef:
-    """A base model named upstream, with how the model derives from it and where that was read."""
+    """A base model named upstream, with how the model derives from it and where that was read.
+
+    ``source`` is the hub the base lives on: a ModelScope model may be fine-tuned from a Hugging
+    Face one. Empty means the hub of the record that names it.
+    """
 
     upstream_id: str
     relation: str  # inventory.models.Relation
     learned_from: str  # inventory.models.EdgeOrigin
+    source: str = ""  # inventory.models.Source
+
+    def lives_on(self, child_source: str) -> str:
+        """The hub the base lives on, named by a record from ``child_source``."""
+        return self.source or child_source
 
 
 @dataclass(frozen=True)
@@ -94,9 +103,18 @@ def _jsonable(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-class UpstreamSource(Protocol):
-    """One hub. ``fetch`` raises a ``SourceError`` subclass for every failure."""
+class SourceRules(Protocol):
+    """What is a hub's own, for every source the registry knows, refreshed from or not."""
 
     name: str
+
+    def normalize_revision(self, revision: str) -> str:
+        """The revision as the registry stores it for this hub; ValidationError naming ``revision``
+        when the hub has no revisions of that form."""
+        ...
+
+
+class UpstreamSource(SourceRules, Protocol):
+    """One hub the registry refreshes from. ``fetch`` raises a ``SourceError`` subclass for every failure."""
 
     def fetch(self, upstream_id: str) -> UpstreamRecord: ...

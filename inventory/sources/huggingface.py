@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx2
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from huggingface_hub import HfApi, ModelCardData
 from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.hf_api import ModelInfo
@@ -30,6 +31,7 @@ from inventory.sources.base import (
     TransientError,
     UpstreamRecord,
 )
+from inventory.validators import validate_commit_sha
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,14 @@ class HuggingFaceSource:
     """Fetches and normalizes one model's metadata, its files' digests and its security status."""
 
     name = Source.HUGGINGFACE
+
+    def normalize_revision(self, revision: str) -> str:
+        """A Hugging Face revision is a commit sha, stored in lower case."""
+        try:
+            validate_commit_sha(revision.lower())
+        except ValidationError as error:
+            raise ValidationError({"revision": error.messages}) from None
+        return revision.lower()
 
     def fetch(self, upstream_id: str) -> UpstreamRecord:
         api = HfApi(endpoint=settings.HF_ENDPOINT, token=settings.HF_TOKEN or False)
