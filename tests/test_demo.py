@@ -10,6 +10,7 @@ from django.forms.models import model_to_dict
 
 from core.changelog import Actor
 from core.models import ChangeLogEntry
+from inventory.catalogue import shipped_catalogue
 from inventory.demo import DEMO_FILE, seed_demo
 from inventory.models import AIModel, Deployment, LineageEdge, OriginCountry, Publisher, Revision
 from inventory.services import ai_models, revisions
@@ -138,3 +139,68 @@ def test_a_country_changed_in_the_admin_reaches_the_descendants_of_its_models(ad
     assert response.status_code == 302
     assert origin_of(AIModel.objects.get(upstream_id="deepseek-ai/DeepSeek-R1-Distill-Llama-8B")) == {"CN", "CA"}
     assert origin_of(AIModel.objects.get(upstream_id="acme/code-review-8b")) == {"CN", "CA", "unknown"}
+
+
+HUB_MODELS = [entry for entry in DEMO["model"] if entry.get("hub", "huggingface") == "huggingface"]
+
+
+def test_the_demo_publishers_have_the_countries_their_notes_give():
+    seed_demo(actor=ACTOR)
+
+    assert Publisher.objects.get(name="Gensyn").country == "GB", "London"
+    assert Publisher.objects.get(name="katanemo").country == "US"
+    assert origin_of(AIModel.objects.get(upstream_id="Gensyn/Qwen2.5-0.5B-Instruct")) == {"GB", "CN"}
+    assert origin_of(AIModel.objects.get(upstream_id="katanemo/Arch-Router-1.5B.gguf")) == {"US", "CN"}
+
+
+def test_a_relation_the_card_does_not_declare_is_other_not_a_guessed_finetune():
+    undeclared = [
+        entry
+        for entry in DEMO["model"]
+        if re.search(r"relation (is )?not declared|no base_model_relation declared", entry.get("note", ""), re.I)
+    ]
+    assert undeclared
+    for entry in undeclared:
+        assert all(base["relation"] != "finetune" for base in entry["bases"]), entry["upstream_id"]
+    seed_demo(actor=ACTOR)
+    assert LineageEdge.objects.get(child__upstream_id="katanemo/Arch-Router-1.5B.gguf").relation == "other"
+
+
+def test_every_publisher_shows_a_display_name():
+    assert all(entry.display_name for entry in shipped_catalogue().publishers)
+    assert dict(
+        Publisher.objects.filter(name__in=["meta-llama", "deepseek-ai", "mistralai"]).values_list(
+            "name", "display_name"
+        )
+    ) == {
+        "meta-llama": "Meta",
+        "deepseek-ai": "DeepSeek",
+        "mistralai": "Mistral AI",
+    }
+    seed_demo(actor=ACTOR)
+    unnamed = Publisher.objects.filter(models__source="huggingface", display_name="").distinct()
+    assert not unnamed.exists(), "every publisher of a demo hub model is in the catalogue"
+
+
+def test_parameter_counts_are_the_hubs_safetensors_totals_with_their_source():
+    counted = [entry for entry in HUB_MODELS if "parameter_count" in entry]
+    assert len(counted) >= 40
+    for entry in counted:
+        read_in_hub_json = entry["facts_source"].split(" ")[0].endswith("/model.json")
+        assert entry.get("parameter_count_source") or read_in_hub_json, entry["upstream_id"]
+        assert entry["parameter_count"] > 0
+    gguf_only = [entry for entry in HUB_MODELS if entry["upstream_id"].lower().endswith(("-gguf", ".gguf"))]
+    assert gguf_only
+    assert not any("parameter_count" in entry for entry in gguf_only), "a GGUF repo has no safetensors total"
+    seed_demo(actor=ACTOR)
+    assert AIModel.objects.get(upstream_id="deepseek-ai/DeepSeek-R1").parameter_count == 684_531_386_000
+    assert AIModel.objects.get(upstream_id="mistralai/Mistral-7B-v0.1").parameter_count == 7_241_732_096
+
+
+def test_every_hub_model_states_the_hubs_license_value():
+    for entry in HUB_MODELS:
+        assert "license" in entry, entry["upstream_id"]
+        if not entry["license"]:
+            assert "declares NO license" in entry.get("note", ""), entry["upstream_id"]
+        if entry["license"] == "other":
+            assert entry.get("license_name"), f"{entry['upstream_id']}: 'other' needs the card's license_name"
