@@ -197,10 +197,16 @@ def test_parameter_counts_are_the_hubs_safetensors_totals_with_their_source():
     assert AIModel.objects.get(upstream_id="mistralai/Mistral-7B-v0.1").parameter_count == 7_241_732_096
 
 
-def test_every_hub_model_states_the_hubs_license_value():
+def test_every_hub_model_keeps_the_hubs_license_value():
     for entry in HUB_MODELS:
         assert "license" in entry, entry["upstream_id"]
         if not entry["license"]:
             assert "declares NO license" in entry.get("note", ""), entry["upstream_id"]
         if entry["license"] == "other":
             assert entry.get("license_name"), f"{entry['upstream_id']}: 'other' needs the card's license_name"
+    seed_demo(actor=ACTOR)
+    hub_values = dict(AIModel.objects.filter(source="huggingface").values_list("upstream_id", "upstream_license"))
+    unlicensed = {entry["upstream_id"] for entry in HUB_MODELS if not entry["license"]}
+    assert {upstream_id for upstream_id, value in hub_values.items() if not value} == unlicensed
+    assert hub_values["meta-llama/Llama-3.3-70B-Instruct"] == "llama3.3"
+    assert hub_values["moonshotai/Kimi-K2-Instruct"] == "modified-mit", "'other' gives way to its license_name"
