@@ -34,6 +34,7 @@ lint: $(BIN)/.dev-installed
 	ruff format --check .
 	python manage.py check
 	python manage.py makemigrations --check --dry-run
+	python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 bench: $(BIN)/.dev-installed
 	python -m bench.refresh

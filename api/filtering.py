@@ -12,18 +12,21 @@ if TYPE_CHECKING:  # importing it at run time would be circular: DRF's generics 
     from rest_framework.generics import GenericAPIView
 
 UNKNOWN = "unknown query parameter"
+REPEATED = "given more than once"
 
 
 class StrictFilterBackend(DjangoFilterBackend):
-    """django-filter's backend, refusing (400, naming each) query parameters that are none of: the
-    view's FilterSet's filters, its paginator's ``query_params``, the view's ``extra_query_params``
-    (parameters it reads itself, e.g. ``{"ordering"}``)."""
+    """django-filter's backend, refusing (400, naming each) query parameters given more than once, and
+    those that are none of: the view's FilterSet's filters, its paginator's ``query_params``, the view's
+    ``extra_query_params`` (parameters it reads itself, e.g. ``{"ordering"}``)."""
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: "GenericAPIView") -> QuerySet:
         accepted = self.accepted_query_params(queryset, view)
-        unknown = sorted(name for name in request.query_params if name not in accepted)
-        if unknown:
-            raise ValidationError({name: [UNKNOWN] for name in unknown})
+        errors = {name: [UNKNOWN] for name in sorted(request.query_params) if name not in accepted}
+        # Each takes one value: of several, Django would quietly use the last.
+        errors |= {name: [REPEATED] for name, values in request.query_params.lists() if len(values) > 1}
+        if errors:
+            raise ValidationError(errors)
         return super().filter_queryset(request, queryset, view)
 
     def accepted_query_params(self, queryset: QuerySet, view: "GenericAPIView") -> set[str]:

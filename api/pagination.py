@@ -73,6 +73,7 @@ class LimitOffsetOrCursor(LimitOffsetPagination):
     def paginate_queryset(self, queryset: QuerySet, request: Request, view: APIView | None = None) -> list[Any] | None:
         self.cursor = Cursor() if CURSOR in request.query_params else None
         if self.cursor is not None:
+            self.get_offset(request)  # unused by cursor paging, but a malformed one is still refused
             return self.cursor.paginate_queryset(queryset, request, view)
         return super().paginate_queryset(queryset, request, view)
 
@@ -80,6 +81,27 @@ class LimitOffsetOrCursor(LimitOffsetPagination):
         if self.cursor is not None:
             return self.cursor.get_paginated_response(data)
         return super().get_paginated_response(data)
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        """``limit`` and ``offset`` with the bounds they are checked against (a larger ``limit`` is capped,
+        not refused), and ``cursor``."""
+        limit, offset = super().get_schema_operation_parameters(view)
+        limit["schema"]["minimum"] = 1
+        offset["schema"]["minimum"] = 0
+        cursor = {
+            "name": CURSOR,
+            "required": False,
+            "in": "query",
+            "description": "cursor paging, newest first: empty for the first page, then a next or previous link's",
+            "schema": {"type": "string"},
+        }
+        return [limit, offset, cursor]
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """Both kinds of page: ``count`` is on limit / offset pages only."""
+        page = super().get_paginated_response_schema(schema)
+        page["required"] = ["results"]
+        return page
 
     def get_limit(self, request: Request) -> int:
         return _whole_number(request, LIMIT, default=self.default_limit, minimum=1, maximum=self.max_limit)

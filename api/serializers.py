@@ -10,7 +10,11 @@ from core.worker_check import MAX_HOLD_SECONDS
 class JobSerializer(serializers.ModelSerializer):
     """A job with its live progress, log and result."""
 
-    requested_by = serializers.CharField(source="requester", read_only=True, help_text="who asked: a person, a token")
+    requested_by = serializers.CharField(
+        source="requester", read_only=True, help_text="who asked: a person, a token, the system"
+    )
+    params = serializers.DictField(read_only=True, help_text="what the job was asked to do (its kind's own fields)")
+    result = serializers.DictField(read_only=True, allow_null=True, help_text="what it found; null until it succeeds")
     url = serializers.HyperlinkedIdentityField(view_name="job-detail")
 
     class Meta:

@@ -25,6 +25,7 @@ class JobViewSet(ThrottleFirst, mixins.ListModelMixin, mixins.RetrieveModelMixin
     queryset = Job.objects.select_related("requested_by")
     permission_classes = [requires(Capability.READ)]
 
+    @extend_schema(request=WorkerCheckSerializer, responses={202: JobSerializer})
     @action(
         detail=False, methods=["post"], url_path="worker-check", permission_classes=[requires(Capability.ADMINISTER)]
     )

@@ -1,6 +1,8 @@
 """The inventory's FilterSets, one per resource, shared by the API and the portal."""
 
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from inventory.models import (
@@ -19,6 +21,30 @@ from inventory.models import (
 from inventory.selectors import with_origin
 
 MAX_ID = 2**63 - 1
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """``true`` / ``false`` (or ``1`` / ``0``); empty is no value, anything else an error (Django's
+    NullBooleanField takes it for no value, so a misspelt filter would quietly filter nothing)."""
+
+    def to_python(self, value: object) -> bool | None:
+        if value in self.empty_values:
+            return None
+        result = super().to_python(value)
+        if result is None:
+            raise ValidationError("true or false", code="invalid")
+        return result
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """A boolean filter that refuses other values; the plain widget hands the field the raw value (the
+    default select widget would turn an unknown one into no value before the field sees it)."""
+
+    field_class = StrictBooleanField
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):
@@ -108,6 +134,8 @@ class RevisionFilter(django_filters.FilterSet):
 class ArtifactFilter(django_filters.FilterSet):
     """Files by digest, serialization format and whether loading them can run code."""
 
+    pickle_based = StrictBooleanFilter()
+
     class Meta:
         model = Artifact
         fields = ["sha256", "format", "pickle_based"]
@@ -117,7 +145,7 @@ class DeploymentFilter(django_filters.FilterSet):
     """Deployments by system, environment, team, model (id) and whether they still run."""
 
     model = django_filters.NumberFilter(field_name="revision__model_id", min_value=1, max_value=MAX_ID)
-    active = django_filters.BooleanFilter()
+    active = StrictBooleanFilter()
 
     class Meta:
         model = Deployment

@@ -2,54 +2,132 @@
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from api.inputs import StrictSerializer, model_reference, text
-from inventory.models import AIModel, Artifact, Deployment, License, Publisher, Revision, Source
+from inventory.models import (
+    AIModel,
+    Artifact,
+    Deployment,
+    License,
+    Publisher,
+    PublisherNamespace,
+    Relation,
+    Revision,
+    Source,
+)
 from inventory.purls import ModelReference
 from inventory.selectors import effective_origin, model_purl
+
+
+class NullWhenBlank(serializers.CharField):
+    """A text column whose empty value means "not known": ``null`` in the API."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value: str) -> str | None:
+        return value or None
+
+
+class PublisherNamespaceSerializer(serializers.ModelSerializer):
+    """A hub namespace of a publisher; ``alias`` when it is a former name."""
+
+    alias = serializers.BooleanField(source="is_alias", read_only=True)
+
+    class Meta:
+        model = PublisherNamespace
+        fields = ["source", "namespace", "alias"]
+        read_only_fields = fields
 
 
 class PublisherSerializer(serializers.ModelSerializer):
     """A publisher with its country (null when unknown) and hub namespaces."""
 
-    country = serializers.SerializerMethodField()
-    namespaces = serializers.SerializerMethodField()
-    parent = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    country = NullWhenBlank(help_text="ISO 3166-1 alpha-2; null when unknown")
+    namespaces = PublisherNamespaceSerializer(many=True, read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:
         model = Publisher
         fields = ["id", "name", "display_name", "country", "country_source", "parent", "website", "namespaces"]
+        read_only_fields = fields
+        extra_kwargs = {"country_source": {"allow_blank": True}, "website": {"allow_blank": True}}  # "" or a URL
 
-    def get_country(self, publisher: Publisher) -> str | None:
-        return publisher.country or None
 
-    def get_namespaces(self, publisher: Publisher) -> list[dict[str, Any]]:
-        return [
-            {"source": entry.source, "namespace": entry.namespace, "alias": entry.is_alias}
-            for entry in publisher.namespaces.all()
-        ]
+class LicenseObligationsSerializer(serializers.Serializer):
+    """A license's key obligations; only those it has are present (see inventory.validators)."""
+
+    attribution = serializers.CharField(required=False, help_text="text that must be displayed")
+    user_threshold = serializers.IntegerField(
+        required=False, help_text="monthly active users above which a separate license is needed"
+    )
+    revenue_threshold_usd = serializers.IntegerField(required=False, help_text="likewise for annual revenue")
+    territorial_exclusions = serializers.ListField(child=serializers.CharField(), required=False)
+    use_restrictions = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class LicenseSerializer(serializers.ModelSerializer):
     """A license with its terms and the aliases hubs use."""
 
+    obligations = LicenseObligationsSerializer(read_only=True)
     aliases = serializers.SlugRelatedField(slug_field="alias", many=True, read_only=True)
 
     class Meta:
         model = License
         fields = ["id", "key", "name", "category", "commercial_use", "obligations", "url", "aliases"]
+        read_only_fields = fields
+        extra_kwargs = {"url": {"allow_blank": True}}  # "" or a URL
+
+
+class ModelPublisherSerializer(serializers.ModelSerializer):
+    """A model's publisher, in brief."""
+
+    country = NullWhenBlank(help_text="ISO 3166-1 alpha-2; null when unknown")
+
+    class Meta:
+        model = Publisher
+        fields = ["id", "name", "country"]
+        read_only_fields = fields
+
+
+class ModelLicenseSerializer(serializers.ModelSerializer):
+    """A model's declared license, in brief."""
+
+    class Meta:
+        model = License
+        fields = ["key", "category", "commercial_use"]
+        read_only_fields = fields
+
+
+class LineageCutSerializer(serializers.Serializer):
+    """Where a lineage walk stopped: a cycle, a parent not in the inventory, or the depth bound."""
+
+    reason = serializers.ChoiceField(choices=["cycle", "depth", "missing_parent"], read_only=True)
+    at = serializers.CharField(read_only=True, help_text="the model the walk stopped at (source:id)")
+    parent = serializers.CharField(read_only=True, help_text="the parent it did not follow (source:id)")
+
+
+class ModelLinksSerializer(serializers.Serializer):
+    """Where to read more about a model."""
+
+    self = serializers.URLField(read_only=True)
+    lineage = serializers.URLField(read_only=True)
+    revisions = serializers.URLField(read_only=True)
 
 
 class ModelSerializer(serializers.ModelSerializer):
     """A model with its provenance: publisher and country, license, effective origin, inherited terms."""
 
     purl = serializers.SerializerMethodField()
-    publisher = serializers.SerializerMethodField()
-    license = serializers.SerializerMethodField()
+    publisher = ModelPublisherSerializer(read_only=True, allow_null=True)
+    license = ModelLicenseSerializer(source="declared_license", read_only=True, allow_null=True)
     effective_origin = serializers.SerializerMethodField()
     inherited_licenses = serializers.SerializerMethodField()
+    lineage_cuts = LineageCutSerializer(many=True, read_only=True)
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
     links = serializers.SerializerMethodField()
 
     class Meta:
@@ -60,19 +138,10 @@ class ModelSerializer(serializers.ModelSerializer):
             "refreshed_at", "refresh_error", "task", "library", "architecture", "parameter_count", "gated",
             "description", "tags", "team", "links",
         ]  # fmt: skip
+        read_only_fields = fields
 
     def get_purl(self, model: AIModel) -> str:
         return model_purl(model)
-
-    def get_publisher(self, model: AIModel) -> dict[str, Any] | None:
-        publisher = model.publisher
-        return {"id": publisher.pk, "name": publisher.name, "country": publisher.country or None} if publisher else None
-
-    def get_license(self, model: AIModel) -> dict[str, Any] | None:
-        declared = model.declared_license
-        if declared is None:
-            return None
-        return {"key": declared.key, "category": declared.category, "commercial_use": declared.commercial_use}
 
     def get_effective_origin(self, model: AIModel) -> list[str]:
         return effective_origin(model)
@@ -80,6 +149,7 @@ class ModelSerializer(serializers.ModelSerializer):
     def get_inherited_licenses(self, model: AIModel) -> list[str]:
         return sorted(license_.key for license_ in model.inherited_licenses.all())
 
+    @extend_schema_field(ModelLinksSerializer)
     def get_links(self, model: AIModel) -> dict[str, str]:
         request = self.context.get("request")
         return {
@@ -96,6 +166,27 @@ class ModelRegistrationResultSerializer(ModelSerializer):
 
     class Meta(ModelSerializer.Meta):
         fields = [*ModelSerializer.Meta.fields, "refresh_job"]
+
+
+class LineageNodeSerializer(serializers.Serializer):
+    """An ancestor or descendant: how it relates, how many levels away, its publisher's country."""
+
+    id = serializers.IntegerField(read_only=True)
+    model = serializers.CharField(read_only=True, help_text="source:namespace/name")
+    relation = serializers.ChoiceField(choices=Relation.choices, read_only=True)
+    depth = serializers.IntegerField(read_only=True, min_value=1)
+    country = serializers.CharField(read_only=True, help_text='ISO 3166-1 alpha-2, or "unknown"')
+
+
+class LineageSerializer(serializers.Serializer):
+    """A model's lineage: ancestors (breadth first) and descendants, and what the registry derives from it."""
+
+    ancestors = LineageNodeSerializer(many=True, read_only=True)
+    descendants = LineageNodeSerializer(many=True, read_only=True)
+    effective_origin = serializers.ListField(child=serializers.CharField(), read_only=True)
+    inherited_licenses = serializers.ListField(child=serializers.CharField(), read_only=True)
+    license_mismatch = serializers.BooleanField(read_only=True)
+    cuts = LineageCutSerializer(many=True, read_only=True)
 
 
 class ModelRegistrationSerializer(StrictSerializer):
@@ -141,9 +232,12 @@ class ModelChangeSerializer(StrictSerializer):
 
 
 class ArtifactSerializer(serializers.ModelSerializer):
+    """A file of a revision: its size and digest when known, its format, whether loading it can run code."""
+
     class Meta:
         model = Artifact
         fields = ["path", "size", "sha256", "format", "pickle_based"]
+        read_only_fields = fields
 
 
 class RevisionSerializer(serializers.ModelSerializer):
@@ -156,6 +250,7 @@ class RevisionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Revision
         fields = ["id", "model_id", "model", "revision", "created_at", "artifacts"]
+        read_only_fields = fields
 
 
 class ArtifactLocationSerializer(serializers.ModelSerializer):
@@ -168,6 +263,7 @@ class ArtifactLocationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Artifact
         fields = ["model_id", "model", "revision", "path", "size", "sha256", "format", "pickle_based"]
+        read_only_fields = fields
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
@@ -183,6 +279,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "id", "model_id", "model", "revision", "system", "environment", "team",
             "first_seen", "last_seen", "active", "retired_at",
         ]  # fmt: skip
+        read_only_fields = fields
 
 
 class DeploymentRegistrationSerializer(StrictSerializer):

@@ -4,7 +4,7 @@ the outcome to a response."""
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -17,6 +17,7 @@ from api.inventory.serializers import (
     DeploymentRegistrationSerializer,
     DeploymentSerializer,
     LicenseSerializer,
+    LineageSerializer,
     ModelChangeSerializer,
     ModelRegistrationResultSerializer,
     ModelRegistrationSerializer,
@@ -37,6 +38,20 @@ from inventory.models import AIModel, Artifact, Deployment, License, Publisher, 
 from inventory.selectors import lineage_of, model_version, models_for_listing
 from inventory.services import ai_models, deployments, registration
 
+ETAG = OpenApiParameter(
+    "ETag", str, OpenApiParameter.HEADER, response=[200], description="the model's version, for If-Match"
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    {"type": "string", "pattern": r"[^\s,]"},  # at least one tag: blank or bare commas count as none (428)
+    OpenApiParameter.HEADER,
+    required=True,
+    description="the ETag of your GET (or `*`); a stale one gets 412, none 428",
+)
+LOCATION = OpenApiParameter(
+    "Location", str, OpenApiParameter.HEADER, response=[200, 201], description="the model's URL"
+)
+
 
 class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
     """Models: list with filters, read, register (idempotent), correct (PATCH with If-Match), lineage."""
@@ -53,12 +68,17 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
         model = models_for_listing().get(pk=model.pk)
         return Response(self.get_serializer(model).data, headers={"ETag": model_version(model)}, **extra)
 
+    @extend_schema(parameters=[ETAG])
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._model_response(self.get_object())
 
     @extend_schema(
         request=ModelRegistrationSerializer,
-        responses={201: ModelRegistrationResultSerializer, 200: ModelRegistrationResultSerializer},
+        responses={
+            201: OpenApiResponse(ModelRegistrationResultSerializer, description="registered"),
+            200: OpenApiResponse(ModelRegistrationResultSerializer, description="it was registered before"),
+        },
+        parameters=[ETAG, LOCATION],
     )
     def create(self, request: Request) -> Response:
         """Register a model; 201 when new, 200 with the same model when it exists. A hub model's
@@ -76,6 +96,7 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
             headers={"Location": str(body["links"]["self"]), "ETag": model_version(model)},
         )
 
+    @extend_schema(request=ModelChangeSerializer, responses=ModelSerializer, parameters=[IF_MATCH, ETAG])
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Correct a model's facts; needs ``If-Match`` with its current ETag (412 when stale, 428 without)."""
         changes = ModelChangeSerializer(data=request.data, partial=True)
@@ -88,10 +109,11 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
         )
         return self._model_response(model)
 
+    @extend_schema(responses=LineageSerializer)
     @action(detail=True, methods=["get"])
     def lineage(self, request: Request, pk: str | None = None) -> Response:
         """Ancestors and descendants (relation, depth, country), effective origin, inherited licenses, cuts."""
-        return Response(lineage_of(self.get_object()))
+        return Response(LineageSerializer(lineage_of(self.get_object())).data)
 
 
 class PublisherViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
@@ -141,6 +163,13 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regist
     def _deployment_response(self, deployment: Deployment, **extra: Any) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=deployment.pk)).data, **extra)
 
+    @extend_schema(
+        request=DeploymentRegistrationSerializer,
+        responses={
+            201: OpenApiResponse(DeploymentSerializer, description="registered"),
+            200: OpenApiResponse(DeploymentSerializer, description="it was registered before (last_seen is now)"),
+        },
+    )
     def create(self, request: Request) -> Response:
         """201 when new, 200 when the same system, environment and revision was registered before."""
         registration_input = DeploymentRegistrationSerializer(data=request.data)
@@ -155,6 +184,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regist
         )
         return self._deployment_response(deployment, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
+    @extend_schema(request=None, responses=DeploymentSerializer)
     @action(detail=True, methods=["post"])
     def retire(self, request: Request, pk: str | None = None) -> Response:
         """Mark the deployment as no longer running."""
