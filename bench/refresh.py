@@ -13,16 +13,15 @@ It uses a database of its own (``--database-url``, dropped and created afresh) a
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import requests
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+from bench.common import free_port, prepare_database, recreate_database, start_process, wait_for
+
 BASELINE_THREADS = 32
 
 
@@ -34,25 +33,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/10")
     parser.add_argument("--goal", type=float, default=1.5, help="the largest acceptable ratio (ours / baseline)")
     return parser.parse_args(argv)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
 
 
 def hub_stats(hub_url: str) -> dict[str, int]:
@@ -81,30 +61,6 @@ def run_baseline(hub_url: str, count: int) -> float:
     with ThreadPoolExecutor(max_workers=BASELINE_THREADS) as pool:
         list(pool.map(fetch, model_ids(count)))
     return time.perf_counter() - started
-
-
-def recreate_database(database_url: str, *, create: bool = True) -> None:
-    """Drop the benchmark's database, and create it empty again unless ``create`` is False."""
-    import psycopg
-
-    name = urlsplit(database_url).path.lstrip("/")
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if create:
-            connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def prepare_database(env: dict[str, str], database_url: str) -> None:
-    recreate_database(database_url)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=PROJECT_DIR, env=env, check=True
-    )
-
-
-def start_process(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("wb") as output:
-        return subprocess.Popen(args, cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT)
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:

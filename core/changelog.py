@@ -10,6 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.forms.models import model_to_dict
 
+from core.bulk_insert import append_rows
 from core.models import ChangeLogEntry
 from core.request_context import current_request_id
 
@@ -91,5 +92,5 @@ def creations(*, actor: Actor, instances: Iterable[models.Model], message: str =
 
 
 def record_many(rows: list[ChangeLogEntry]) -> None:
-    """Write many rows in one statement (recomputations that touch many objects)."""
-    ChangeLogEntry.objects.bulk_create(rows)
+    """Write many rows at once (bulk work and recomputations that touch many objects)."""
+    append_rows(rows)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, TypeVar
 from django.db import transaction
 
 from core import outbox
+from core.bulk_insert import append_rows
 from core.changelog import Actor
 from core.models import DomainEvent, EventDelivery
 from core.request_context import current_request_id
@@ -66,7 +67,7 @@ def subscribers_of(kind: str) -> list[str]:
     return sorted(_subscribers.get(kind, {}))
 
 
-def record(*, actor: Actor, events: Iterable[Event]) -> list[DomainEvent]:
+def record(*, actor: Actor, events: Iterable[Event]) -> None:
     """Record events in the current transaction, with one delivery message per subscriber each."""
     rows = [
         DomainEvent(
@@ -78,18 +79,19 @@ def record(*, actor: Actor, events: Iterable[Event]) -> list[DomainEvent]:
         for event in events
     ]
     if not rows:
-        return rows
+        return
     with transaction.atomic(savepoint=False):
-        DomainEvent.objects.bulk_create(rows)
+        subscribed = [row for row in rows if subscribers_of(row.kind)]
+        DomainEvent.objects.bulk_create(subscribed)  # their ids go into the delivery messages
+        append_rows([row for row in rows if not subscribers_of(row.kind)])
         outbox.enqueue_many(
             task_name=DELIVER_TASK,
             kwargs_list=[
                 {"event_id": row.pk, "subscriber": subscriber}
-                for row in rows
+                for row in subscribed
                 for subscriber in subscribers_of(row.kind)
             ],
         )
-    return rows
 
 
 class UnknownSubscriber(Exception):

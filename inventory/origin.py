@@ -7,7 +7,8 @@ is bounded by ``LINEAGE_MAX_DEPTH``, safe against cycles, and records where it w
 
 import hashlib
 import itertools
-from collections import deque
+import json
+from collections import defaultdict, deque
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,6 +182,7 @@ _WHOLE_LINEAGE = 7_310  # key 0: every writer holds it shared; bulk work holds i
 _MODEL = 7_311  # key: a model id
 _PUBLISHER = 7_312  # key: a publisher id
 _NEW_ID = 7_313  # key: a hash of an upstream id being registered
+_NEW_NAMESPACE = 7_314  # key: a hash of a hub namespace getting its publisher
 
 
 @dataclass(frozen=True)
@@ -195,9 +197,9 @@ def _int4(value: int) -> int:
     return (value + 2**31) % 2**32 - 2**31
 
 
-def _new_id_key(source: str, upstream_id: str) -> int:
-    digest = hashlib.sha256(f"{source}:{upstream_id.lower()}".encode()).digest()
-    return int.from_bytes(digest[:4], "big", signed=True)
+def _hashed(text: str) -> int:
+    """A 32-bit key for a name (two names sharing one merely take turns)."""
+    return int.from_bytes(hashlib.sha256(text.lower().encode()).digest()[:4], "big", signed=True)
 
 
 def _take(keys: Iterable[_Key]) -> None:
@@ -221,6 +223,7 @@ def lock_lineage(
     publishers_read: Collection[int] = (),
     publishers_changing: Collection[int] = (),
     new_ids: Collection[tuple[str, str]] = (),
+    new_namespaces: Collection[str] = (),
 ) -> set[int]:
     """Lock what a lineage write can affect, and nothing else; returns the models whose derived facts
     it must recompute (``changing`` and their descendants, one level past the depth bound).
@@ -228,7 +231,9 @@ def lock_lineage(
     - ``changing``: models whose own facts or edges the write changes (locked with their descendants);
     - ``reading``: models whose facts it reads without changing them (the parent of a new edge);
     - ``publishers_read`` / ``publishers_changing``: publishers whose country it reads / changes;
-    - ``new_ids``: ``(source, upstream_id)`` pairs it is about to register.
+    - ``new_ids``: ``(source, upstream_id)`` pairs it is about to register;
+    - ``new_namespaces``: hub namespaces it is about to give a publisher (on any hub: the publisher's
+      name is the namespace).
 
     Call it first, before reading anything, inside the write's transaction. Writers whose lineage
     has nothing in common lock nothing in common and run in parallel; two that overlap take turns,
@@ -249,7 +254,8 @@ def lock_lineage(
     keys |= {_Key(_MODEL, _int4(model_id), shared=True) for model_id in set(reading) - affected}
     keys |= {_Key(_PUBLISHER, _int4(publisher_id), shared=True) for publisher_id in publishers_read}
     keys |= {_Key(_PUBLISHER, _int4(publisher_id), shared=False) for publisher_id in publishers_changing}
-    keys |= {_Key(_NEW_ID, _new_id_key(source, upstream_id), shared=False) for source, upstream_id in new_ids}
+    keys |= {_Key(_NEW_ID, _hashed(f"{source}:{upstream_id}"), shared=False) for source, upstream_id in new_ids}
+    keys |= {_Key(_NEW_NAMESPACE, _hashed(namespace), shared=False) for namespace in new_namespaces}
     locked: set[int] = set()
     while affected - locked:
         keys |= {_Key(_MODEL, _int4(model_id), shared=False) for model_id in affected - locked}
@@ -268,6 +274,20 @@ def lock_whole_lineage() -> None:
         raise RuntimeError("lineage locks are taken inside the transaction of the write that needs them")
     if connection.vendor == "postgresql":
         _take([_Key(_WHOLE_LINEAGE, 0, shared=False)])
+
+
+def _flags(derived: Derived) -> tuple[bool, str]:
+    return derived.license_mismatch, json.dumps(derived.cuts, sort_keys=True)
+
+
+def _store_flags(derived: dict[int, Derived]) -> None:
+    """Write each model's mismatch flag and cuts: one UPDATE per distinct value (most models share
+    one), where bulk_update would build a CASE over every row and field."""
+    groups: dict[tuple[bool, str], list[int]] = defaultdict(list)
+    for model_id, facts in derived.items():
+        groups[_flags(facts)].append(model_id)
+    for (mismatch, cuts), model_ids in groups.items():
+        AIModel.objects.filter(id__in=model_ids).update(license_mismatch=mismatch, lineage_cuts=json.loads(cuts))
 
 
 def recompute(*, actor: Actor, model_ids: set[int]) -> set[int]:
@@ -302,10 +322,9 @@ def recompute(*, actor: Actor, model_ids: set[int]) -> set[int]:
         for license_id in after[model_id].inherited_license_ids
     )
     changed_models = list(AIModel.objects.filter(id__in=changed).only("id", "source", "upstream_id"))
-    for model in changed_models:
-        model.license_mismatch = after[model.id].license_mismatch
-        model.lineage_cuts = list(after[model.id].cuts)
-    AIModel.objects.bulk_update(changed_models, ["license_mismatch", "lineage_cuts"])
+    _store_flags(
+        {model_id: after[model_id] for model_id in changed if _flags(after[model_id]) != _flags(before[model_id])}
+    )
     events.record(
         actor=actor,
         events=[

@@ -5,7 +5,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TypedDict
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models.functions import Lower
 
 from core import changelog, events
@@ -49,27 +49,28 @@ LINEAGE_FACTS = frozenset({"publisher", "declared_license"})
 
 
 def publisher_for_namespace(*, actor: Actor, source: str, namespace: str) -> Publisher:
-    """The publisher owning the namespace; an unknown namespace gets a publisher of unknown country."""
+    """The publisher owning the namespace; an unknown namespace gets a publisher of unknown country.
+
+    Call it inside the write's transaction: writers meeting the same new namespace take turns.
+    """
     publisher = publisher_of_namespace(source=source, namespace=namespace)
+    if publisher is not None:
+        return publisher
+    origin.lock_lineage(new_namespaces={namespace})
+    publisher = publisher_of_namespace(source=source, namespace=namespace)  # registered while we waited
     if publisher is not None:
         return publisher
     named = Publisher.objects.filter(name__iexact=namespace).first()
     if named is not None:  # a known publisher seen on another hub under its own name
         create_validated(actor=actor, instance=PublisherNamespace(publisher=named, source=source, namespace=namespace))
         return named
-    try:
-        with transaction.atomic():
-            publisher = create_validated(
-                actor=actor,
-                instance=Publisher(name=namespace),
-                message="publisher of an unknown namespace; its country is unknown until a curator sets it",
-            )
-            create_validated(
-                actor=actor, instance=PublisherNamespace(publisher=publisher, source=source, namespace=namespace)
-            )
-            return publisher
-    except IntegrityError:  # registered at the same moment by another writer
-        return publisher_of_namespace(source=source, namespace=namespace) or Publisher.objects.get(name=namespace)
+    publisher = create_validated(
+        actor=actor,
+        instance=Publisher(name=namespace),
+        message="publisher of an unknown namespace; its country is unknown until a curator sets it",
+    )
+    create_validated(actor=actor, instance=PublisherNamespace(publisher=publisher, source=source, namespace=namespace))
+    return publisher
 
 
 def check_upstream_id(upstream_id: str) -> None:
@@ -107,45 +108,43 @@ def register_model(
     existing = find_model(source=source, upstream_id=upstream_id)
     if existing is not None:
         return existing, False
-    try:
-        with transaction.atomic():
-            origin.lock_lineage(new_ids={(source, upstream_id)}, publishers_read={publisher.pk} if publisher else ())
-            raced = find_model(source=source, upstream_id=upstream_id)  # registered while we waited
-            if raced is not None:
-                return raced, False
-            if publisher is None:
-                publisher = publisher_for_namespace(actor=actor, source=source, namespace=upstream_id.split("/")[0])
-                origin.lock_lineage(publishers_read={publisher.pk})
-            model = create_validated(
-                actor=actor,
-                instance=AIModel(
-                    source=source,
-                    upstream_id=upstream_id,
-                    publisher=publisher,
-                    declared_license=declared_license,
-                    team=team,
-                    task=task,
-                    library=library,
-                    architecture=architecture,
-                    parameter_count=parameter_count,
-                    gated=gated,
-                    description=description,
-                    tags=list(tags),
-                    refresh_error=not_refreshed_because(source),  # why it stays pending, for sources not refreshed
-                ),
-            )
-            events.record(
-                actor=actor,
-                events=[ModelRegistered(model.pk, model.source, model.upstream_id, model.publisher_id, model.team)],
-            )
-            link_waiting_edges(actor=actor, parents={(source, upstream_id): model})
-            origin.recompute(actor=actor, model_ids={model.id})
-            return model, True
-    except IntegrityError:
+    with transaction.atomic():
+        # Registrations of one id take turns: the second finds the first's model, so the
+        # database's unique index never has to refuse one.
+        origin.lock_lineage(new_ids={(source, upstream_id)}, publishers_read={publisher.pk} if publisher else ())
         raced = find_model(source=source, upstream_id=upstream_id)
-        if raced is None:
-            raise
-        return raced, False
+        if raced is not None:
+            return raced, False
+        if publisher is None:
+            publisher = publisher_for_namespace(actor=actor, source=source, namespace=upstream_id.split("/")[0])
+            origin.lock_lineage(publishers_read={publisher.pk})
+        model = AIModel(
+            source=source,
+            upstream_id=upstream_id,
+            publisher=publisher,
+            declared_license=declared_license,
+            team=team,
+            task=task,
+            library=library,
+            architecture=architecture,
+            parameter_count=parameter_count,
+            gated=gated,
+            description=description,
+            tags=list(tags),
+            refresh_error=not_refreshed_because(source),  # why it stays pending, for sources not refreshed
+        )
+        # The fields' own validators cover every check constraint of the table (choices, the id's
+        # form, counts) without a query per constraint; the publisher and license were just read.
+        model.full_clean(exclude=["publisher", "declared_license"], validate_unique=False, validate_constraints=False)
+        model.save()
+        changelog.record(actor=actor, action="create", instance=model, after=changelog.snapshot(model))
+        events.record(
+            actor=actor,
+            events=[ModelRegistered(model.pk, model.source, model.upstream_id, model.publisher_id, model.team)],
+        )
+        link_waiting_edges(actor=actor, parents={(source, upstream_id): model})
+        origin.recompute(actor=actor, model_ids={model.id})
+        return model, True
 
 
 def link_waiting_edges(*, actor: Actor, parents: Mapping[tuple[str, str], AIModel]) -> None:

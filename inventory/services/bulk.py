@@ -22,6 +22,7 @@ from inventory.selectors import find_models, publishers_of_namespaces
 from inventory.services.ai_models import check_upstream_id, link_waiting_edges, publisher_for_namespace
 from inventory.services.lineage import EdgeRef, add_edges
 from inventory.services.revisions import ArtifactInput, RevisionInput, add_revisions
+from inventory.sources import not_refreshed_because
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def _models(*, actor: Actor, entries: Sequence[ModelEntry]) -> tuple[dict[tuple[
             gated=entry.gated,
             description=entry.description,
             tags=list(entry.tags),
+            refresh_error=not_refreshed_because(entry.source),
         )
         model.full_clean(exclude=["publisher", "declared_license"], validate_unique=False, validate_constraints=False)
         new[entry.key] = model
