@@ -38,3 +38,4 @@ lint: $(BIN)/.dev-installed
 
 bench: $(BIN)/.dev-installed
 	python -m bench.refresh
+	python -m bench.writes
