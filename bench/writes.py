@@ -108,7 +108,7 @@ def register_in_bulk(models: list[dict[str, Any]]) -> None:
     from inventory.models import License
     from inventory.services.bulk import ModelEntry, register_many
     from inventory.services.lineage import EdgeRef
-    from inventory.services.revisions import ArtifactInput
+    from inventory.sources.base import FileRecord
 
     licenses = License.objects.in_bulk(field_name="key")
     entries = [
@@ -117,7 +117,7 @@ def register_in_bulk(models: list[dict[str, Any]]) -> None:
             upstream_id=model["upstream_id"],
             declared_license=licenses[model["license"]],
             revisions=[model["revision"]],
-            artifacts=[ArtifactInput(path, size, sha256) for path, size, sha256 in files_of(model)],
+            artifacts=[FileRecord(path, size, sha256) for path, size, sha256 in files_of(model)],
             bases=[EdgeRef("huggingface", model["parent"], model["relation"], "bom")] if model["parent"] else [],
         )
         for model in models
@@ -223,7 +223,12 @@ def concurrency_phase(env: dict[str, str], options: argparse.Namespace, log_dir:
 
     token = issue_token(actor=Actor.system("bench"), name="bench-writes", role="deployer").secret
     port = free_port()
-    web_env = {**env, "WEB_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "4", "WEB_THREADS": "8"}
+    web_env = {
+        **env,
+        "WEB_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": os.environ.get("BENCH_WEB_CONCURRENCY", "4"),
+        "WEB_THREADS": os.environ.get("BENCH_WEB_THREADS", "8"),
+    }
     web = start_process(
         [str(Path(sys.executable).parent / "gunicorn"), "registry.wsgi", "--config", "gunicorn.conf.py"],
         web_env,

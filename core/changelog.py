@@ -91,6 +91,21 @@ def creations(*, actor: Actor, instances: Iterable[models.Model], message: str =
     ]
 
 
+def update(*, actor: Actor, instance: models.Model, before: dict[str, Any], message: str = "") -> ChangeLogEntry:
+    """An unsaved row logging a change of ``instance`` from its ``before`` snapshot to its state now."""
+    return entry(
+        actor=actor, action="update", instance=instance, before=before, after=snapshot(instance), message=message
+    )
+
+
+def deletions(*, actor: Actor, instances: Iterable[models.Model], message: str = "") -> list[ChangeLogEntry]:
+    """Unsaved rows logging the deletion of each instance (call before deleting them)."""
+    return [
+        entry(actor=actor, action="delete", instance=instance, before=snapshot(instance), after=None, message=message)
+        for instance in instances
+    ]
+
+
 def record_many(rows: list[ChangeLogEntry]) -> None:
     """Write many rows at once (bulk work and recomputations that touch many objects)."""
     append_rows(rows)

@@ -21,7 +21,7 @@ from core.models import Job
 from core.tokens import issue_token
 from inventory.models import AIModel
 from inventory.services import revisions
-from inventory.services.revisions import ArtifactInput
+from inventory.sources.base import FileRecord
 from tests.inventory_helpers import model, publisher
 
 SHA = "a09a35458c702b33eeacc393d103063234e8bc28"
@@ -176,7 +176,7 @@ def test_header_values_are_plain_strings_as_wsgi_requires(client):
 @pytest.mark.django_db
 def test_format_is_an_artifact_filter_not_a_renderer_choice(client):
     target = model("org/m", publisher("org", "US"))
-    files = [ArtifactInput("model.safetensors", 3, "a" * 64), ArtifactInput("model.gguf", 3, "b" * 64)]
+    files = [FileRecord("model.safetensors", 3, "a" * 64), FileRecord("model.gguf", 3, "b" * 64)]
     revisions.add_revision(actor=Actor.system("test"), model=target, revision=SHA, artifacts=files)
 
     response = client.get("/api/v1/artifacts/?format=safetensors", headers=bearer("viewer"))

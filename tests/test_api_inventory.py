@@ -11,7 +11,7 @@ from core.changelog import Actor
 from core.tokens import issue_token
 from inventory.models import AIModel, Deployment
 from inventory.services import revisions
-from inventory.services.revisions import ArtifactInput
+from inventory.sources.base import FileRecord
 from tests.inventory_helpers import ACTOR, derive_from, model, publisher
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
@@ -126,7 +126,7 @@ def test_deployments_register_idempotently_retire_and_filter(api):
 
 def test_artifacts_are_found_by_digest(api):
     target = model("org/m", publisher("org", "US"))
-    revisions.add_revision(actor=ACTOR, model=target, revision=SHA, artifacts=[ArtifactInput("w.bin", 3, "c" * 64)])
+    revisions.add_revision(actor=ACTOR, model=target, revision=SHA, artifacts=[FileRecord("w.bin", 3, "c" * 64)])
 
     found = api.get(f"/api/v1/artifacts/?sha256={'c' * 64}").json()["results"]
 

@@ -11,8 +11,7 @@ from core.events import DELIVER_TASK
 from core.models import DomainEvent, EventDelivery, OutboxMessage, Role
 from inventory.models import AIModel, Publisher
 from inventory.services import ai_models, deployments, publishers, revisions, upstream
-from inventory.services.revisions import ArtifactInput
-from inventory.sources.base import UpstreamRecord
+from inventory.sources.base import FileRecord, UpstreamRecord
 from tests.inventory_helpers import ACTOR, derive_from, model, publisher
 from tests.support.event_subscribers import KINDS, deliveries
 from tests.support.processes import wait_until
@@ -35,7 +34,7 @@ def every_kind_of_change() -> None:
     derive_from(child, "base-lab/base")
     ai_models.update_model(actor=ACTOR, model=child, changes={"description": "a chat model"})
     pinned, _ = revisions.add_revision(
-        actor=ACTOR, model=child, revision=SHA, artifacts=[ArtifactInput("model.bin", 10, "b" * 64)]
+        actor=ACTOR, model=child, revision=SHA, artifacts=[FileRecord("model.bin", 10, "b" * 64)]
     )
     publishers.update_publisher(actor=ACTOR, publisher=Publisher.objects.get(pk=lab.pk), changes={"country": "CN"})
     deployment, _ = deployments.record_deployment(actor=ACTOR, revision=pinned, system="chat", environment="prod")

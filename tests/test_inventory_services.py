@@ -9,7 +9,7 @@ from core.models import ChangeLogEntry, Role
 from core.request_context import bound_request_id
 from inventory.models import AIModel, Artifact, Deployment, LineageEdge, Publisher, Revision
 from inventory.services import ai_models, deployments, licenses, lineage, publishers, revisions
-from inventory.services.revisions import ArtifactInput
+from inventory.sources.base import FileRecord
 from tests.inventory_helpers import ACTOR, derive_from, license_, model, publisher
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
@@ -44,7 +44,7 @@ def test_each_service_logs_its_object_with_actor_and_request_id(django_user_mode
             actor=person, model=registered, source="huggingface", upstream_id="example-lab/R1-old"
         )
         pinned, _ = revisions.add_revision(
-            actor=person, model=registered, revision=SHA, artifacts=[ArtifactInput("model.safetensors", 10, "f" * 64)]
+            actor=person, model=registered, revision=SHA, artifacts=[FileRecord("model.safetensors", 10, "f" * 64)]
         )
         edge, _ = lineage.add_lineage_edge(
             actor=person,
@@ -156,11 +156,11 @@ def test_a_namespace_alias_finds_the_renamed_publisher():
 def test_revisions_record_artifact_formats_and_are_idempotent():
     target = model("org/m", publisher("org", "US"))
     files = [
-        ArtifactInput("model-00001.safetensors", 5, "A" * 64),
-        ArtifactInput("pytorch_model.bin", 7),
-        ArtifactInput("weights/q4.gguf"),
-        ArtifactInput("scaler.pkl"),
-        ArtifactInput("README.md"),
+        FileRecord("model-00001.safetensors", 5, "A" * 64),
+        FileRecord("pytorch_model.bin", 7),
+        FileRecord("weights/q4.gguf"),
+        FileRecord("scaler.pkl"),
+        FileRecord("README.md"),
     ]
 
     pinned, created = revisions.add_revision(actor=ACTOR, model=target, revision=SHA.upper(), artifacts=files)
@@ -274,7 +274,7 @@ def test_deleting_a_model_logs_every_row_that_goes_with_it():
     derive_from(child, "org/base")
     derive_from(base, "org/root")
     ai_models.add_model_alias(actor=ACTOR, model=base, source="huggingface", upstream_id="org/base-old")
-    revisions.add_revision(actor=ACTOR, model=base, revision=SHA, artifacts=[ArtifactInput("w.safetensors")])
+    revisions.add_revision(actor=ACTOR, model=base, revision=SHA, artifacts=[FileRecord("w.safetensors")])
 
     base_id = base.pk
     ai_models.delete_model(actor=ACTOR, model=base)

@@ -42,9 +42,7 @@ def update_validated(
         return fresh, changed
     fresh.full_clean()
     fresh.save()
-    changelog.record(
-        actor=actor, action="update", instance=fresh, before=before, after=changelog.snapshot(fresh), message=message
-    )
+    changelog.record_many([changelog.update(actor=actor, instance=fresh, before=before, message=message)])
     return fresh, changed
 
 
@@ -60,6 +58,5 @@ def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[s
 
 def delete_logged(*, actor: Actor, instance: models.Model, message: str = "") -> None:
     """Delete ``instance`` and log what it was."""
-    before = changelog.snapshot(instance)
-    changelog.record(actor=actor, action="delete", instance=instance, before=before, message=message)
+    changelog.record_many(changelog.deletions(actor=actor, instances=[instance], message=message))
     instance.delete()

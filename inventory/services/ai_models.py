@@ -167,9 +167,7 @@ def link_waiting_edges(*, actor: Actor, parents: Mapping[tuple[str, str], AIMode
 def _log_new_parent(*, actor: Actor, edge: LineageEdge, parent: AIModel | None, message: str) -> None:
     before = changelog.snapshot(edge)
     edge.parent = parent
-    changelog.record(
-        actor=actor, action="update", instance=edge, before=before, after=changelog.snapshot(edge), message=message
-    )
+    changelog.record_many([changelog.update(actor=actor, instance=edge, before=before, message=message)])
 
 
 def update_model(
@@ -275,19 +273,7 @@ def delete_model(*, actor: Actor, model: AIModel) -> None:
             *Artifact.objects.filter(revision__model=model),
             *Revision.objects.filter(model=model),
         ]
-        changelog.record_many(
-            [
-                changelog.entry(
-                    actor=actor,
-                    action="delete",
-                    instance=row,
-                    before=changelog.snapshot(row),
-                    after=None,
-                    message=f"deleted with {model}",
-                )
-                for row in rows
-            ]
-        )
+        changelog.record_many(changelog.deletions(actor=actor, instances=rows, message=f"deleted with {model}"))
         for edge in LineageEdge.objects.filter(parent=model):  # the database unlinks them (SET NULL)
             _log_new_parent(actor=actor, edge=edge, parent=None, message=f"parent {model} deleted")
         delete_logged(actor=actor, instance=model)

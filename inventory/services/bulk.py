@@ -21,8 +21,9 @@ from inventory.models import AIModel, License, Publisher
 from inventory.selectors import find_models, publishers_of_namespaces
 from inventory.services.ai_models import check_upstream_id, link_waiting_edges, publisher_for_namespace
 from inventory.services.lineage import EdgeRef, add_edges
-from inventory.services.revisions import ArtifactInput, RevisionInput, add_revisions
+from inventory.services.revisions import RevisionInput, add_revisions
 from inventory.sources import not_refreshed_because
+from inventory.sources.base import FileRecord
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class ModelEntry:
     description: str = ""
     tags: Sequence[str] = ()
     revisions: Sequence[str] = ()
-    artifacts: Sequence[ArtifactInput] = ()  # files of the first revision
+    artifacts: Sequence[FileRecord] = ()  # files of the first revision
     bases: Sequence[EdgeRef] = field(default_factory=tuple)
 
     @property

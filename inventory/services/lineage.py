@@ -64,19 +64,7 @@ def sync_edges(*, actor: Actor, refs_by_child: Mapping[AIModel, Sequence[EdgeRef
         upserted = _upsert_edges(actor=actor, refs_by_child=refs_by_child, managed=origins)
         kept = [edge.pk for edges in upserted.edges.values() for edge in edges]
         gone = list(LineageEdge.objects.filter(child__in=list(refs_by_child), origin__in=origins).exclude(pk__in=kept))
-        changelog.record_many(
-            [
-                changelog.entry(
-                    actor=actor,
-                    action="delete",
-                    instance=edge,
-                    before=changelog.snapshot(edge),
-                    after=None,
-                    message="no longer named upstream",
-                )
-                for edge in gone
-            ]
-        )
+        changelog.record_many(changelog.deletions(actor=actor, instances=gone, message="no longer named upstream"))
         LineageEdge.objects.filter(pk__in=[edge.pk for edge in gone]).delete()
         changed = upserted.linked | {edge.child_id for edge in gone}
         if changed:
@@ -154,12 +142,7 @@ def _upsert_edges(
     changelog.record_many(
         [
             *changelog.creations(actor=actor, instances=result.created),
-            *(
-                changelog.entry(
-                    actor=actor, action="update", instance=edge, before=before, after=changelog.snapshot(edge)
-                )
-                for edge, before in updated
-            ),
+            *(changelog.update(actor=actor, instance=edge, before=before) for edge, before in updated),
         ]
     )
     return result

@@ -14,6 +14,7 @@ from core.changelog import Actor
 from inventory.events import RevisionAdded
 from inventory.models import PICKLE_BASED_FORMATS, AIModel, Artifact, ArtifactFormat, Revision
 from inventory.sources import rules_for
+from inventory.sources.base import FileRecord
 
 _FORMAT_BY_SUFFIX = {
     ".safetensors": ArtifactFormat.SAFETENSORS,
@@ -37,21 +38,12 @@ def artifact_format(path: str) -> ArtifactFormat:
 
 
 @dataclass(frozen=True)
-class ArtifactInput:
-    """A file of a revision as a source or a client reports it."""
-
-    path: str
-    size: int | None = None
-    sha256: str = ""
-
-
-@dataclass(frozen=True)
 class RevisionInput:
     """A revision to record: its model, its id, its files, and the hub's scan of them."""
 
     model: AIModel
     revision: str
-    artifacts: Sequence[ArtifactInput] = ()
+    artifacts: Sequence[FileRecord] = ()
     scan_done: bool | None = None
     scan_issues: Sequence[dict[str, Any]] = ()
 
@@ -61,7 +53,7 @@ def add_revision(
     actor: Actor,
     model: AIModel,
     revision: str,
-    artifacts: Sequence[ArtifactInput] = (),
+    artifacts: Sequence[FileRecord] = (),
     scan_done: bool | None = None,
     scan_issues: Sequence[dict[str, Any]] = (),
 ) -> tuple[Revision, bool]:
@@ -153,7 +145,7 @@ def _revision_id(item: RevisionInput) -> str:
     return stored_revision(item.model, item.revision)
 
 
-def _artifact(revision: Revision, artifact: ArtifactInput) -> Artifact:
+def _artifact(revision: Revision, artifact: FileRecord) -> Artifact:
     """A validated, unsaved artifact; its format and pickle-based flag follow from its path."""
     file_format = artifact_format(artifact.path)
     row = Artifact(

@@ -29,7 +29,7 @@ from inventory.selectors import find_models, licenses_for_hub, parent_ids_of, pu
 from inventory.services._common import field_changes
 from inventory.services.ai_models import LINEAGE_FACTS, move_model, publisher_for_namespace, register_model
 from inventory.services.lineage import EdgeRef, sync_edges
-from inventory.services.revisions import ArtifactInput, RevisionInput, add_revisions, artifact_format
+from inventory.services.revisions import RevisionInput, add_revisions, artifact_format
 from inventory.sources.base import UpstreamRecord
 
 UPSTREAM_CHANGE = "upstream-change"
@@ -221,16 +221,7 @@ def _apply_facts(
     changed = {name for name in after if after[name] != before[name]}
     if changed:
         model.updated_at = now
-        entries.append(
-            changelog.entry(
-                actor=actor,
-                action="update",
-                instance=model,
-                before=before,
-                after=after,
-                message="refreshed from the hub",
-            )
-        )
+        entries.append(changelog.update(actor=actor, instance=model, before=before, message="refreshed from the hub"))
     if model.refresh_state != RefreshState.OK or model.refresh_error:
         entries.append(_state_entry(actor, model, RefreshState.OK, ""))
     item.previous = model.upstream_snapshot
@@ -246,7 +237,7 @@ def _record_revisions(*, actor: Actor, items: list[_Refreshed], entries: list[Ch
         RevisionInput(
             model=item.model,
             revision=item.record.revision,
-            artifacts=[ArtifactInput(path=file.path, size=file.size, sha256=file.sha256) for file in item.record.files],
+            artifacts=list(item.record.files),
             scan_done=item.record.security.done if item.record.security else None,
             scan_issues=list(item.record.security.files_with_issues) if item.record.security else [],
         )
@@ -259,14 +250,7 @@ def _record_revisions(*, actor: Actor, items: list[_Refreshed], entries: list[Ch
             before = changelog.snapshot(revision)
             revision.scan_done, revision.scan_issues = want.scan_done, list(want.scan_issues)
             entries.append(
-                changelog.entry(
-                    actor=actor,
-                    action="update",
-                    instance=revision,
-                    before=before,
-                    after=changelog.snapshot(revision),
-                    message="the hub's security scan",
-                )
+                changelog.update(actor=actor, instance=revision, before=before, message="the hub's security scan")
             )
             rescanned.append(revision)
     Revision.objects.bulk_update(rescanned, ["scan_done", "scan_issues"])

@@ -48,7 +48,7 @@ class BaseModelRef:
 
 @dataclass(frozen=True)
 class FileRecord:
-    """A file of the model's repository at the record's revision."""
+    """A file of a revision, as a hub lists it or a client reports it."""
 
     path: str
     size: int | None = None
