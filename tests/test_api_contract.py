@@ -1,7 +1,9 @@
 """What Schemathesis found the API taking that its schema does not allow: values of another JSON type,
-misspelt booleans and repeated parameters in queries, an offset beside a cursor. Each is a 400 naming it."""
+misspelt booleans and repeated parameters in queries, an offset beside a cursor. Each is a 400 naming it.
+And the links a model carries, built without a reverse() per row, are the router's."""
 
 import pytest
+from django.urls import reverse
 
 from core.changelog import Actor
 from core.models import Job
@@ -71,3 +73,15 @@ def test_a_repeated_query_parameter_is_refused(api):
 
 def test_an_offset_beside_a_cursor_is_still_checked(api):
     assert set(fields_of(api.get("/api/v1/models/?cursor=&offset=x"))) == {"offset"}
+
+
+def test_a_model_links_where_the_router_serves_it(api):
+    instance = model("acme/bot", publisher("acme"))
+
+    links = api.get("/api/v1/models/").json()["results"][0]["links"]
+
+    assert links == {
+        "self": "http://testserver" + reverse("model-detail", args=[instance.pk]),
+        "lineage": "http://testserver" + reverse("model-lineage", args=[instance.pk]),
+        "revisions": "http://testserver" + reverse("revision-list") + f"?model={instance.pk}",
+    }

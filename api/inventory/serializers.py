@@ -1,5 +1,6 @@
 """Serializers of the inventory resources."""
 
+from functools import cached_property
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -151,12 +152,19 @@ class ModelSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ModelLinksSerializer)
     def get_links(self, model: AIModel) -> dict[str, str]:
-        request = self.context.get("request")
+        models_url, revisions_url = self._list_urls
+        # The router's URLs of a model and of its detail action, built from the list's URL, reversed once
+        # per serializer: one reverse() per row and link costs more than serializing the rest of the row.
         return {
-            "self": reverse("model-detail", args=[model.pk], request=request),
-            "lineage": reverse("model-lineage", args=[model.pk], request=request),
-            "revisions": reverse("revision-list", request=request) + f"?model={model.pk}",
+            "self": f"{models_url}{model.pk}/",
+            "lineage": f"{models_url}{model.pk}/lineage/",
+            "revisions": f"{revisions_url}?model={model.pk}",
         }
+
+    @cached_property
+    def _list_urls(self) -> tuple[str, str]:
+        request = self.context.get("request")
+        return reverse("model-list", request=request), reverse("revision-list", request=request)
 
 
 class ModelRegistrationResultSerializer(ModelSerializer):

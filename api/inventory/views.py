@@ -61,11 +61,11 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
     capabilities = {"create": Capability.REGISTER, "partial_update": Capability.EDIT}
 
     def get_queryset(self) -> QuerySet[AIModel]:
-        return models_for_listing()
+        # A lineage reads the model's own row; what a list shows besides would be loaded for nothing.
+        return AIModel.objects.all() if self.action == "lineage" else models_for_listing()
 
     def _model_response(self, model: AIModel, **extra: Any) -> Response:
-        """The model as a list shows it, with its ETag."""
-        model = models_for_listing().get(pk=model.pk)
+        """The model (loaded as a list loads it) with its ETag."""
         return Response(self.get_serializer(model).data, headers={"ETag": model_version(model)}, **extra)
 
     @extend_schema(parameters=[ETAG])
@@ -107,7 +107,7 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
             changes=changes.validated_data,
             expected_versions=self.expected_versions(),
         )
-        return self._model_response(model)
+        return self._model_response(models_for_listing().get(pk=model.pk))
 
     @extend_schema(responses=LineageSerializer)
     @action(detail=True, methods=["get"])
