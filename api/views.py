@@ -2,38 +2,34 @@
 
 from django.urls import resolve
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action, api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.authentication import principal_of
+from api.base import RegistryViewSet
 from api.errors import problem
-from api.permissions import requires
 from api.serializers import JobSerializer, WorkerCheckSerializer
-from api.throttling import ThrottleFirst
 from core.access import Capability
 from core.jobs import start_job
 from core.models import Job
 
 
-class JobViewSet(ThrottleFirst, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
     """Background jobs: list, inspect, and start a worker check."""
 
     serializer_class = JobSerializer
-    queryset = Job.objects.select_related("requested_by")
-    permission_classes = [requires(Capability.READ)]
+    queryset = Job.objects.all()
+    capabilities = {"worker_check": Capability.ADMINISTER}
 
     @extend_schema(request=WorkerCheckSerializer, responses={202: JobSerializer})
-    @action(
-        detail=False, methods=["post"], url_path="worker-check", permission_classes=[requires(Capability.ADMINISTER)]
-    )
+    @action(detail=False, methods=["post"], url_path="worker-check")
     def worker_check(self, request: Request) -> Response:
         """Start a job that a worker answers: proves the background path works end to end."""
         params = WorkerCheckSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        principal = principal_of(request)
+        principal = self.principal
         job = start_job(
             actor=principal.actor, kind="worker_check", params=params.validated_data, requested_by=principal.person
         )
