@@ -21,6 +21,7 @@ import os
 import random
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -185,16 +186,41 @@ def bulk_phase(count: int) -> dict[str, Any]:
     }
 
 
+class LockWaits:
+    """Samples, every 50 ms while in use, how many database sessions wait for a lock (``pg_locks``
+    rows not granted): writers that do not queue keep it at zero."""
+
+    def __init__(self) -> None:
+        self.most = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "LockWaits":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        import psycopg
+
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as connection:
+            while not self._done.wait(0.05):
+                waiting = connection.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted").fetchone()
+                self.most = max(self.most, waiting[0])
+
+
 def registrations(base_url: str, token: str, *, clients: int, total: int, label: str) -> dict[str, Any]:
     """``total`` registrations of new models by ``clients`` threads; rate and latencies."""
     sessions: dict[int, requests.Session] = {}
     latencies: list[float] = []
 
     def register(number: int) -> None:
-        import threading
-
         session = sessions.setdefault(threading.get_ident(), requests.Session())
-        body = {"source": "huggingface", "upstream_id": f"bench-{label}-{number % 20}/model-{number}"}
+        # 20 namespaces, met first in the warm-up: then no registration creates a publisher.
+        body = {"source": "huggingface", "upstream_id": f"bench-org-{number % 20}/{label}-{number}"}
         started = time.perf_counter()
         response = session.post(
             f"{base_url}/api/v1/models/", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=120
@@ -204,7 +230,7 @@ def registrations(base_url: str, token: str, *, clients: int, total: int, label:
             raise SystemExit(f"registration answered {response.status_code}: {response.text[:500]}")
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
+    with LockWaits() as waits, ThreadPoolExecutor(max_workers=clients) as pool:
         list(pool.map(register, range(total)))
     elapsed = time.perf_counter() - started
     ordered = sorted(latencies)
@@ -212,6 +238,7 @@ def registrations(base_url: str, token: str, *, clients: int, total: int, label:
         "clients": clients,
         "registrations": total,
         "per_second": round(total / elapsed, 1),
+        "most_sessions_waiting_for_a_lock": waits.most,
         "p50_ms": round(statistics.median(ordered) * 1000, 1),
         "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 1),
     }
