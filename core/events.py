@@ -63,6 +63,11 @@ def unsubscribe(event_type: type[Event], *, name: str) -> None:
     _subscribers.get(event_type.kind, {}).pop(name, None)
 
 
+def event_types() -> list[type[Event]]:
+    """Every registered event type, by kind."""
+    return [_kinds[kind] for kind in sorted(_kinds)]
+
+
 def subscribers_of(kind: str) -> list[str]:
     return sorted(_subscribers.get(kind, {}))
 

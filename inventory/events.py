@@ -81,30 +81,30 @@ class PublisherCountryChanged(Event):
     after: str
 
 
-@event_kind
 @dataclass(frozen=True)
-class DeploymentRegistered(Event):
-    """Deploy tooling reported where a revision runs: new (``created``) or seen again."""
+class _DeploymentEvent(Event):
+    """What every deployment event tells about the deployment."""
 
-    kind = "inventory.deployment_registered"
     deployment_id: int
     model_id: int
     revision: str
     system: str
     environment: str
     team: str
+
+
+@event_kind
+@dataclass(frozen=True)
+class DeploymentRegistered(_DeploymentEvent):
+    """Deploy tooling reported where a revision runs: new (``created``) or seen again."""
+
+    kind = "inventory.deployment_registered"
     created: bool
 
 
 @event_kind
 @dataclass(frozen=True)
-class DeploymentRetired(Event):
+class DeploymentRetired(_DeploymentEvent):
     """A deployment no longer runs."""
 
     kind = "inventory.deployment_retired"
-    deployment_id: int
-    model_id: int
-    revision: str
-    system: str
-    environment: str
-    team: str

@@ -25,9 +25,10 @@ def private_redis(logs_dir):
     redis.stop()
 
 
-def test_work_caused_while_the_broker_is_down_runs_once_it_returns(
-    private_redis, service_env, logs_dir, admin_credentials
-):
+@pytest.fixture
+def outage(private_redis, service_env, logs_dir, admin_credentials):
+    """A worker and a web server on the private Redis, which is then stopped; yields the worker,
+    the web's address and an admin's session."""
     env = {**service_env, "CELERY_BROKER_URL": private_redis.url}
     with ExitStack() as cleanup:
         worker = start_worker(env=env, log_dir=logs_dir, name="outage-worker")
@@ -36,27 +37,31 @@ def test_work_caused_while_the_broker_is_down_runs_once_it_returns(
         cleanup.callback(web.stop)
         session = login(base_url, *admin_credentials)
         private_redis.stop()
+        yield worker, base_url, session
 
-        response = session.post(f"{base_url}/api/v1/jobs/worker-check/", timeout=30)
 
-        assert response.status_code == 202, response.text
-        job_id = response.json()["id"]
-        message = OutboxMessage.objects.get(kwargs={"job_id": job_id})
-        time.sleep(3)  # several relay rounds fail meanwhile
-        assert Job.objects.get(pk=job_id).state == "queued"
-        message.refresh_from_db()
-        assert (message.state, message.publish_count) == ("pending", 0)
+def test_work_caused_while_the_broker_is_down_runs_once_it_returns(outage, private_redis):
+    worker, base_url, session = outage
+    response = session.post(f"{base_url}/api/v1/jobs/worker-check/", timeout=30)
 
-        private_redis.start()
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    message = OutboxMessage.objects.get(kwargs={"job_id": job_id})
+    time.sleep(3)  # several relay rounds fail meanwhile
+    assert Job.objects.get(pk=job_id).state == "queued"
+    message.refresh_from_db()
+    assert (message.state, message.publish_count) == ("pending", 0)
 
-        job = wait_until(
-            lambda: Job.objects.filter(pk=job_id, state="succeeded").first(), timeout=90, what="the job to run"
-        )
-        assert job.attempts == 1
-        assert job.result["pid"] in worker.process_ids()
-        message.refresh_from_db()
-        assert (message.state, message.run_count) == ("done", 1)
-        assert "outbox relay: broker unreachable" in worker.log_text()
+    private_redis.start()
+
+    job = wait_until(
+        lambda: Job.objects.filter(pk=job_id, state="succeeded").first(), timeout=90, what="the job to run"
+    )
+    assert job.attempts == 1
+    assert job.result["pid"] in worker.process_ids()
+    message.refresh_from_db()
+    assert (message.state, message.run_count) == ("done", 1)
+    assert "outbox relay: broker unreachable" in worker.log_text()
 
 
 def test_readyz_names_a_stopped_broker(private_redis, service_env, logs_dir):
@@ -74,34 +79,24 @@ def test_readyz_names_a_stopped_broker(private_redis, service_env, logs_dir):
         web.stop()
 
 
-def test_events_recorded_while_the_broker_is_down_reach_their_subscribers_once_it_returns(
-    private_redis, service_env, logs_dir, admin_credentials
-):
+def test_events_recorded_while_the_broker_is_down_reach_their_subscribers_once_it_returns(outage, private_redis):
     from core.models import DomainEvent, EventDelivery
 
-    env = {**service_env, "CELERY_BROKER_URL": private_redis.url}
-    with ExitStack() as cleanup:
-        worker = start_worker(env=env, log_dir=logs_dir, name="events-outage-worker")
-        cleanup.callback(worker.stop)
-        web, base_url = start_web(env=env, log_dir=logs_dir, name="events-outage-web")
-        cleanup.callback(web.stop)
-        session = login(base_url, *admin_credentials)
-        private_redis.stop()
+    _, base_url, session = outage
+    response = session.post(
+        f"{base_url}/api/v1/models/", json={"reference": "internal:lab/registered-during-outage"}, timeout=30
+    )
 
-        response = session.post(
-            f"{base_url}/api/v1/models/", json={"reference": "internal:lab/registered-during-outage"}, timeout=30
-        )
+    assert response.status_code == 201, response.text
+    event = DomainEvent.objects.get(kind="inventory.model_registered", payload__model_id=response.json()["id"])
+    time.sleep(2)  # relay rounds fail meanwhile
+    assert not EventDelivery.objects.filter(event=event).exists()
 
-        assert response.status_code == 201, response.text
-        event = DomainEvent.objects.get(kind="inventory.model_registered", payload__model_id=response.json()["id"])
-        time.sleep(2)  # relay rounds fail meanwhile
-        assert not EventDelivery.objects.filter(event=event).exists()
+    private_redis.start()
 
-        private_redis.start()
-
-        wait_until(lambda: EventDelivery.objects.filter(event=event).count() == 2, timeout=90, what="both deliveries")
-        messages = OutboxMessage.objects.filter(kwargs__event_id=event.pk)
-        assert sorted((message.kwargs["subscriber"], message.state) for message in messages) == [
-            ("tests.flaky", "done"),
-            ("tests.recorder", "done"),
-        ]
+    wait_until(lambda: EventDelivery.objects.filter(event=event).count() == 2, timeout=90, what="both deliveries")
+    messages = OutboxMessage.objects.filter(kwargs__event_id=event.pk)
+    assert sorted((message.kwargs["subscriber"], message.state) for message in messages) == [
+        ("tests.flaky", "done"),
+        ("tests.recorder", "done"),
+    ]

@@ -25,9 +25,11 @@ def link(child: AIModel) -> None:
     derive_from(AIModel.objects.get(pk=child.pk), "base-lab/base")
 
 
-def interleave(first_change, second_change) -> None:
-    """Run ``first_change`` in a transaction held open for a second while ``second_change`` runs."""
+def interleave(first_change, second_change, hold: float = 1.0) -> tuple[float, float]:
+    """Run ``first_change`` in a transaction held open for ``hold`` seconds while ``second_change``
+    runs; returns when the second finished and when the first committed (monotonic seconds)."""
     made = threading.Event()
+    times: dict[str, float] = {}
     errors: list[BaseException] = []
 
     def first() -> None:
@@ -35,7 +37,8 @@ def interleave(first_change, second_change) -> None:
             with transaction.atomic():
                 first_change()
                 made.set()
-                time.sleep(1)
+                time.sleep(hold)
+            times["first"] = time.monotonic()
         except BaseException as exc:
             errors.append(exc)
             made.set()
@@ -46,6 +49,7 @@ def interleave(first_change, second_change) -> None:
         made.wait(10)
         try:
             second_change()
+            times["second"] = time.monotonic()
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -57,6 +61,7 @@ def interleave(first_change, second_change) -> None:
     for thread in threads:
         thread.join(timeout=30)
     assert errors == []
+    return times["second"], times["first"]
 
 
 @pytest.fixture
@@ -98,45 +103,6 @@ def test_a_model_moving_to_a_publisher_while_its_country_changes_gets_the_new_co
     assert origin_of(child) == {"US", "KR"}
 
 
-def finish_times(first_change, second_change, hold: float = 3.0) -> tuple[float, float]:
-    """Run ``first_change`` in a transaction held open for ``hold`` seconds while ``second_change``
-    runs; returns when the second finished and when the first committed (monotonic seconds)."""
-    made = threading.Event()
-    times: dict[str, float] = {}
-    errors: list[BaseException] = []
-
-    def first() -> None:
-        try:
-            with transaction.atomic():
-                first_change()
-                made.set()
-                time.sleep(hold)
-            times["first"] = time.monotonic()
-        except BaseException as exc:
-            errors.append(exc)
-            made.set()
-        finally:
-            connection.close()
-
-    def second() -> None:
-        made.wait(10)
-        try:
-            second_change()
-            times["second"] = time.monotonic()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
-    return times["second"], times["first"]
-
-
 def register(upstream_id: str) -> None:
     ai_models.register_model(actor=ACTOR, source="huggingface", upstream_id=upstream_id)
 
@@ -145,7 +111,7 @@ def test_an_unrelated_registration_commits_while_a_lineage_write_is_open(lineage
     base_lab, child = lineage
     link(child)
 
-    second, first = finish_times(lambda: set_country(base_lab, "CN"), lambda: register("elsewhere/new-model"))
+    second, first = interleave(lambda: set_country(base_lab, "CN"), lambda: register("elsewhere/new-model"), hold=3.0)
 
     assert second < first  # it did not wait for the country change
     assert origin_of(AIModel.objects.get(upstream_id="elsewhere/new-model")) == {"unknown"}
@@ -159,7 +125,7 @@ def test_an_unrelated_edge_commits_while_another_lineage_is_being_written(lineag
     def link_other() -> None:
         derive_from(AIModel.objects.get(pk=other_child.pk), other_base.upstream_id)
 
-    second, first = finish_times(lambda: link(child), link_other)
+    second, first = interleave(lambda: link(child), link_other, hold=3.0)
 
     assert second < first
     assert origin_of(other_child) == {"KR", "JP"}
@@ -169,7 +135,7 @@ def test_an_unrelated_edge_commits_while_another_lineage_is_being_written(lineag
 def test_a_writer_of_the_same_lineage_waits_for_the_open_one(lineage):
     base_lab, child = lineage
 
-    second, first = finish_times(lambda: set_country(base_lab, "CN"), lambda: link(child), hold=1.0)
+    second, first = interleave(lambda: set_country(base_lab, "CN"), lambda: link(child))
 
     assert second > first
     assert origin_of(child) == {"US", "CN"}
@@ -181,6 +147,6 @@ def test_bulk_work_holds_the_whole_lineage(lineage):
     def bulk() -> None:
         register_many(actor=ACTOR, entries=[ModelEntry(source="huggingface", upstream_id="bulk-lab/one")])
 
-    second, first = finish_times(bulk, lambda: register("elsewhere/single"), hold=1.0)
+    second, first = interleave(bulk, lambda: register("elsewhere/single"))
 
     assert second > first

@@ -261,12 +261,16 @@ class RevisionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ArtifactLocationSerializer(serializers.ModelSerializer):
-    """A file and where it is: which model and revision carry it."""
+class OnRevisionSerializer(serializers.ModelSerializer):
+    """A row that belongs to a revision: the id and name of its model, and the revision."""
 
     model_id = serializers.IntegerField(source="revision.model_id", read_only=True)
     model = serializers.CharField(source="revision.model.__str__", read_only=True)
     revision = serializers.CharField(source="revision.revision", read_only=True)
+
+
+class ArtifactLocationSerializer(OnRevisionSerializer):
+    """A file and where it is: which model and revision carry it."""
 
     class Meta:
         model = Artifact
@@ -274,12 +278,8 @@ class ArtifactLocationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DeploymentSerializer(serializers.ModelSerializer):
+class DeploymentSerializer(OnRevisionSerializer):
     """Where a revision runs."""
-
-    model_id = serializers.IntegerField(source="revision.model_id", read_only=True)
-    model = serializers.CharField(source="revision.model.__str__", read_only=True)
-    revision = serializers.CharField(source="revision.revision", read_only=True)
 
     class Meta:
         model = Deployment

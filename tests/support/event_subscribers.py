@@ -17,11 +17,7 @@ from core import events
 from core.events import Event
 from inventory import events as inventory_events
 
-KINDS: list[type[Event]] = [
-    value
-    for value in vars(inventory_events).values()
-    if isinstance(value, type) and issubclass(value, Event) and value is not Event
-]
+KINDS: list[type[Event]] = [kind for kind in events.event_types() if kind.__module__ == inventory_events.__name__]
 
 
 def _log() -> Path:
