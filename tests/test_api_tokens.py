@@ -112,7 +112,9 @@ def test_the_change_log_records_the_token_as_the_actor_of_its_writes(client):
     assert response.status_code == 202
     row = ChangeLogEntry.objects.get(object_type="core.job")
     assert (row.actor_kind, row.actor_id, row.actor_name) == ("token", str(issued.token.pk), "token:ops-bot")
-    assert Job.objects.get().requested_by is None
+    job = Job.objects.get()
+    assert (job.requested_by, job.requester) == (None, "token:ops-bot")  # no person asked, a token did
+    assert response.json()["requested_by"] == "token:ops-bot"
 
 
 def test_a_viewer_token_may_read_but_not_start_work(client):
