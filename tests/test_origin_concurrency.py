@@ -150,3 +150,21 @@ def test_bulk_work_holds_the_whole_lineage(lineage):
     second, first = interleave(bulk, lambda: register("elsewhere/single"))
 
     assert second > first
+
+
+def test_a_model_registered_while_its_namespace_moves_goes_to_the_new_owner(transactional_db):
+    from inventory.models import PublisherNamespace
+
+    register("newcomer/first")  # the namespace gets a publisher of unknown country
+    namespace = PublisherNamespace.objects.get(namespace="newcomer")
+    owner = publisher("Newcomer Labs", "SG")
+
+    def move() -> None:
+        publishers.move_namespace(actor=ACTOR, namespace=namespace, publisher=owner, is_alias=False)
+
+    second, first = interleave(move, lambda: register("newcomer/second"))
+
+    assert second > first  # it read the namespace's owner: it waited for the move
+    moved = AIModel.objects.filter(upstream_id__startswith="newcomer/")
+    assert {model.publisher_id for model in moved} == {owner.pk}
+    assert all(origin_of(model) == {"SG"} for model in moved)

@@ -51,11 +51,17 @@ LINEAGE_FACTS = frozenset({"publisher", "declared_license"})
 def publisher_for_namespace(*, actor: Actor, source: str, namespace: str) -> Publisher:
     """The publisher owning the namespace; an unknown namespace gets a publisher of unknown country.
 
-    Call it inside the write's transaction: writers meeting the same new namespace take turns.
+    Call it inside the write's transaction: it holds the publisher's lock for reading (its country
+    and its namespace stay as read until the write commits), and writers meeting the same new
+    namespace take turns.
     """
     publisher = publisher_of_namespace(source=source, namespace=namespace)
-    if publisher is not None:
-        return publisher
+    while publisher is not None:
+        origin.lock_lineage(publishers_read={publisher.pk})
+        owner = publisher_of_namespace(source=source, namespace=namespace)  # a curator may have moved it
+        if owner == publisher:
+            return publisher
+        publisher = owner
     origin.lock_lineage(new_namespaces={namespace})
     publisher = publisher_of_namespace(source=source, namespace=namespace)  # registered while we waited
     if publisher is not None:
@@ -117,7 +123,6 @@ def register_model(
             return raced, False
         if publisher is None:
             publisher = publisher_for_namespace(actor=actor, source=source, namespace=upstream_id.split("/")[0])
-            origin.lock_lineage(publishers_read={publisher.pk})
         model = AIModel(
             source=source,
             upstream_id=upstream_id,
@@ -241,7 +246,6 @@ def move_model(*, actor: Actor, model: AIModel, upstream_id: str) -> AIModel:
         origin.lock_lineage(changing={model.pk}, new_ids={(model.source, upstream_id)})
         former = model.upstream_id
         publisher = publisher_for_namespace(actor=actor, source=model.source, namespace=upstream_id.split("/")[0])
-        origin.lock_lineage(publishers_read={publisher.pk})
         before = changelog.snapshot(model)
         model, _ = update_validated(
             actor=actor,

@@ -109,7 +109,13 @@ def move_namespace(
             source=namespace.source,
             upstream_id__istartswith=f"{namespace.namespace}/",
         )
-        origin.lock_lineage(changing=set(movers.values_list("id", flat=True)), publishers_read={publisher.pk})
+        # The previous owner exclusively: a registration that read it as the namespace's owner
+        # commits first (and its model moves too) or waits and sees the new owner.
+        origin.lock_lineage(
+            changing=set(movers.values_list("id", flat=True)),
+            publishers_read={publisher.pk},
+            publishers_changing={namespace.publisher_id},
+        )
         namespace, _ = update_validated(
             actor=actor,
             instance=namespace,
