@@ -8,7 +8,6 @@ nobody subscribes to). Other databases get ``bulk_create``.
 import json
 from collections.abc import Sequence
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django.utils import timezone
 
@@ -40,5 +39,5 @@ def _value(field: models.Field, row: models.Model, now: object) -> object:
         return now
     value = getattr(row, field.attname)
     if isinstance(field, models.JSONField) and value is not None:
-        return json.dumps(value, cls=DjangoJSONEncoder)
+        return json.dumps(value, cls=field.encoder)  # as bulk_create would
     return value

@@ -149,10 +149,14 @@ def finish(*, message_id: str, error: str = "") -> None:
     _owned(message_id).update(state=State.FAILED if error else State.DONE, last_error=error, finished_at=timezone.now())
 
 
-def release(*, message_id: str, retry_at: datetime) -> None:
-    """Give a claimed message back, to run again at ``retry_at`` (or when the relay next sends it)."""
+def release(*, message_id: str, retry_at: datetime, error: str = "") -> None:
+    """Give a claimed message back, to run again at ``retry_at`` (or when the relay next sends it).
+
+    The run ended (with ``error``, kept for whoever looks): it does not count towards the runs
+    that died without ending, which ``OUTBOX_MAX_RUNS`` caps.
+    """
     redeliver_at = retry_at + timedelta(seconds=settings.OUTBOX_REDELIVER_AFTER_SECONDS)
-    _owned(message_id).update(state=State.SENT, available_at=redeliver_at, claimed_by="")
+    _owned(message_id).update(state=State.SENT, available_at=redeliver_at, claimed_by="", run_count=0, last_error=error)
 
 
 def purge_finished(*, older_than_days: int) -> int:

@@ -57,7 +57,12 @@ class OutboxTask(Task):
             retry_at = eta
         max_retries = kwargs.get("max_retries", self.max_retries)
         if max_retries is None or self.request.retries < max_retries:
-            outbox.release(message_id=self.request.id, retry_at=retry_at)
+            error = kwargs.get("exc")
+            outbox.release(
+                message_id=self.request.id,
+                retry_at=retry_at,
+                error=f"{type(error).__name__}: {error}" if error is not None else "",
+            )
         # else Celery raises the task's error, and the claim ends as failed in __call__
         return super().retry(*args, countdown=countdown, eta=eta, **kwargs)
 

@@ -223,6 +223,7 @@ def lock_lineage(
     publishers_read: Collection[int] = (),
     publishers_changing: Collection[int] = (),
     new_ids: Collection[tuple[str, str]] = (),
+    names_read: Collection[tuple[str, str]] = (),
     new_namespaces: Collection[str] = (),
 ) -> set[int]:
     """Lock what a lineage write can affect, and nothing else; returns the models whose derived facts
@@ -232,14 +233,22 @@ def lock_lineage(
     - ``reading``: models whose facts it reads without changing them (the parent of a new edge);
     - ``publishers_read`` / ``publishers_changing``: publishers whose country it reads / changes;
     - ``new_ids``: ``(source, upstream_id)`` pairs it is about to register;
+    - ``names_read``: ``(source, upstream_id)`` pairs it looks up, to link to them if they are
+      registered (the parents a new edge names): a registration of one of them in progress commits
+      first, so its model is found;
     - ``new_namespaces``: hub namespaces it is about to give a publisher (on any hub: the publisher's
       name is the namespace).
 
     Call it first, before reading anything, inside the write's transaction. Writers whose lineage
     has nothing in common lock nothing in common and run in parallel; two that overlap take turns,
     and the second sees everything the first committed. Descendants found only after locking (an
-    edge committed meanwhile) are locked too. A write touching more than
-    ``LINEAGE_LOCK_MAX_MODELS`` models locks the whole lineage instead. SQLite serializes writers anyway.
+    edge committed meanwhile) are locked too.
+
+    A write whose first lock would cover more than ``LINEAGE_LOCK_MAX_MODELS`` models and names
+    locks the whole lineage instead (PostgreSQL keeps every lock in a table of fixed size). A write
+    that holds the whole lineage needs nothing more; one that already holds locks of its own never
+    escalates (two such writers would wait for each other), it locks model by model. SQLite
+    serializes writers anyway.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("lineage locks are taken inside the transaction of the write that needs them")
@@ -247,14 +256,18 @@ def lock_lineage(
     affected = descendants_of(set(changing), depth + 1)
     if connection.vendor != "postgresql":
         return affected
-    if len(affected) + len(reading) > settings.LINEAGE_LOCK_MAX_MODELS:
-        lock_whole_lineage()
-        return descendants_of(set(changing), depth + 1)
+    if len(affected) + len(reading) + len(names_read) > settings.LINEAGE_LOCK_MAX_MODELS:
+        held = _whole_lineage_held()
+        if held is None:
+            lock_whole_lineage()
+        if held != "shared":  # the whole lineage is this write's
+            return descendants_of(set(changing), depth + 1)
     keys = {_Key(_WHOLE_LINEAGE, 0, shared=True)}
     keys |= {_Key(_MODEL, _int4(model_id), shared=True) for model_id in set(reading) - affected}
     keys |= {_Key(_PUBLISHER, _int4(publisher_id), shared=True) for publisher_id in publishers_read}
     keys |= {_Key(_PUBLISHER, _int4(publisher_id), shared=False) for publisher_id in publishers_changing}
     keys |= {_Key(_NEW_ID, _hashed(f"{source}:{upstream_id}"), shared=False) for source, upstream_id in new_ids}
+    keys |= {_Key(_NEW_ID, _hashed(f"{source}:{upstream_id}"), shared=True) for source, upstream_id in names_read}
     keys |= {_Key(_NEW_NAMESPACE, _hashed(namespace), shared=False) for namespace in new_namespaces}
     locked: set[int] = set()
     while affected - locked:
@@ -266,6 +279,20 @@ def lock_lineage(
     if not locked:
         _take(keys)
     return affected
+
+
+def _whole_lineage_held() -> str | None:
+    """Whether this transaction holds the whole-lineage lock: "shared", "exclusive" or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory'"
+            " AND classid = %s AND objid = 0 AND objsubid = 2",
+            [_WHOLE_LINEAGE],
+        )
+        modes = {mode for (mode,) in cursor.fetchall()}
+    if "ExclusiveLock" in modes:
+        return "exclusive"
+    return "shared" if "ShareLock" in modes else None
 
 
 def lock_whole_lineage() -> None:

@@ -155,8 +155,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else
 # --- Inventory ------------------------------------------------------------------------------------
 # How many levels of base models a lineage walk follows before it stops and says so.
 LINEAGE_MAX_DEPTH = env_int("LINEAGE_MAX_DEPTH", 32, minimum=1)
-# A lineage write touching more models than this locks the whole lineage rather than each model.
-LINEAGE_LOCK_MAX_MODELS = env_int("LINEAGE_LOCK_MAX_MODELS", 1000, minimum=1)
+# A lineage write touching more models than this locks the whole lineage rather than each model:
+# PostgreSQL's lock table holds max_locks_per_transaction * max_connections locks (6,400 by default).
+LINEAGE_LOCK_MAX_MODELS = env_int("LINEAGE_LOCK_MAX_MODELS", 256, minimum=1)
 
 # --- Upstream hubs --------------------------------------------------------------------------------
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")

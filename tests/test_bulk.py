@@ -148,16 +148,25 @@ def test_registering_again_changes_nothing(catalogue):
     assert ChangeLogEntry.objects.count() == logged
 
 
-def test_an_invalid_entry_is_named_and_nothing_is_stored():
+@pytest.mark.parametrize(
+    ("wrong", "field"),
+    [
+        ({"upstream_id": "not an id"}, "entries.1.upstream_id"),
+        ({"task": "x" * 300}, "entries.1.task"),
+        ({"bases": [EdgeRef("huggingface", "no slash", "finetune", "bom")]}, "entries.1.bases.0.parent_upstream_id"),
+        ({"revisions": ["main"]}, "entries.1.revisions.0"),  # Hugging Face revisions are commit shas
+    ],
+)
+def test_an_invalid_entry_is_named_and_nothing_is_stored(wrong, field):
     entries = [
         ModelEntry(source="huggingface", upstream_id="lab/fine"),
-        ModelEntry(source="huggingface", upstream_id="not an id"),
+        ModelEntry(**{"source": "huggingface", "upstream_id": "lab/wrong", **wrong}),
     ]
 
     with pytest.raises(ValidationError) as refused:
         register_many(actor=ACTOR, entries=entries)
 
-    assert "entries.1.upstream_id" in refused.value.message_dict
+    assert list(refused.value.message_dict) == [field]
     assert not AIModel.objects.exists()
 
 

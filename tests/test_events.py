@@ -4,6 +4,7 @@ import contextlib
 
 import pytest
 from django.db import transaction
+from django.test import override_settings
 
 from core import events
 from core.access import Principal
@@ -113,10 +114,40 @@ def test_the_worker_delivers_to_each_subscriber_once_and_retries_a_failing_one_a
         return EventDelivery.objects.filter(event=event).count() == 2
 
     wait_until(delivered_to_both, timeout=60, what="delivery to both subscribers")
-    lines = [line for line in deliveries(test_subscribers) if line["payload"] == event.payload]
-    assert sorted(line["subscriber"] for line in lines) == ["tests.flaky", "tests.recorder"]
-    runs = {
-        message.kwargs["subscriber"]: (message.state, message.run_count)
+    delivered = [line["subscriber"] for line in deliveries(test_subscribers) if line["payload"] == event.payload]
+    failed = [line["subscriber"] for line in deliveries(test_subscribers, "failed") if line["payload"] == event.payload]
+    assert sorted(delivered) == ["tests.flaky", "tests.recorder"]  # once each
+    assert failed == ["tests.flaky"]  # its first try failed and was retried; the recorder's was not
+    states = {
+        message.kwargs["subscriber"]: message.state
         for message in OutboxMessage.objects.filter(task_name=DELIVER_TASK, kwargs__event_id=event.pk)
     }
-    assert runs == {"tests.recorder": ("done", 1), "tests.flaky": ("done", 2)}
+    assert states == {"tests.recorder": "done", "tests.flaky": "done"}
+
+
+@pytest.mark.smoke
+@pytest.mark.django_db
+@override_settings(EVENT_DELIVERY_MAX_ATTEMPTS=3, EVENT_RETRY_SECONDS=0, OUTBOX_MAX_RUNS=2)
+def test_a_subscriber_that_keeps_failing_is_given_up_after_its_attempts_with_its_error():
+    from core.tasks import deliver_event
+    from inventory.events import ModelRegistered
+
+    tries: list[int] = []
+
+    def broken(event: ModelRegistered) -> None:
+        tries.append(event.model_id)
+        raise RuntimeError("the notification service is down")
+
+    events.subscribe(ModelRegistered, name="tests.broken")(broken)
+    try:
+        model("lab/m", publisher("lab", "FR"))
+        message = OutboxMessage.objects.get(task_name=DELIVER_TASK, kwargs__subscriber="tests.broken")
+
+        deliver_event.apply(kwargs=message.kwargs, task_id=str(message.id))  # eager: each retry at once
+    finally:
+        events.unsubscribe(ModelRegistered, name="tests.broken")
+
+    message.refresh_from_db()
+    assert len(tries) == 3  # EVENT_DELIVERY_MAX_ATTEMPTS, more than OUTBOX_MAX_RUNS: retries are no dead runs
+    assert (message.state, message.last_error) == ("failed", "RuntimeError: the notification service is down")
+    assert not EventDelivery.objects.filter(subscriber="tests.broken").exists()

@@ -6,12 +6,15 @@ writer runs, then lets the first commit: the two interleavings that could leave 
 
 import threading
 import time
+from unittest import mock
 
 import pytest
 from django.db import connection, transaction
 
-from inventory.models import AIModel, Publisher
-from inventory.services import ai_models, publishers
+from inventory import origin
+from inventory.models import AIModel, LineageEdge, Publisher, PublisherNamespace
+from inventory.services import ai_models, publishers, upstream
+from inventory.sources.base import UpstreamRecord
 from tests.inventory_helpers import ACTOR, derive_from, model, origin_of, publisher
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a database that writes concurrently")
@@ -21,8 +24,12 @@ def set_country(lab: Publisher, code: str) -> None:
     publishers.update_publisher(actor=ACTOR, publisher=Publisher.objects.get(pk=lab.pk), changes={"country": code})
 
 
+def link_to(child: AIModel, parent_id: str) -> None:
+    derive_from(AIModel.objects.get(pk=child.pk), parent_id)
+
+
 def link(child: AIModel) -> None:
-    derive_from(AIModel.objects.get(pk=child.pk), "base-lab/base")
+    link_to(child, "base-lab/base")
 
 
 def interleave(first_change, second_change, hold: float = 1.0) -> tuple[float, float]:
@@ -122,10 +129,7 @@ def test_an_unrelated_edge_commits_while_another_lineage_is_being_written(lineag
     other_base = model("jp-lab/base", publisher("jp-lab", "JP"))
     other_child = model("kr-lab/child", publisher("kr-lab", "KR"))
 
-    def link_other() -> None:
-        derive_from(AIModel.objects.get(pk=other_child.pk), other_base.upstream_id)
-
-    second, first = interleave(lambda: link(child), link_other, hold=3.0)
+    second, first = interleave(lambda: link(child), lambda: link_to(other_child, other_base.upstream_id), hold=3.0)
 
     assert second < first
     assert origin_of(other_child) == {"KR", "JP"}
@@ -168,3 +172,80 @@ def test_a_model_registered_while_its_namespace_moves_goes_to_the_new_owner(tran
     moved = AIModel.objects.filter(upstream_id__startswith="newcomer/")
     assert {model.publisher_id for model in moved} == {owner.pk}
     assert all(origin_of(model) == {"SG"} for model in moved)
+
+
+def test_an_edge_named_while_its_parent_is_being_registered_links_to_it(transactional_db):
+    lab = publisher("late-lab", "FR")
+    child = model("us/late-child", publisher("us-lab", "US"))
+
+    interleave(lambda: model("late-lab/base", lab), lambda: link_to(child, "late-lab/base"))
+
+    assert LineageEdge.objects.get(child=child).parent == AIModel.objects.get(upstream_id="late-lab/base")
+    assert origin_of(child) == {"US", "FR"}
+
+
+def test_writers_that_outgrow_the_lock_bound_while_holding_locks_do_not_deadlock(transactional_db, settings):
+    settings.LINEAGE_LOCK_MAX_MODELS = 1  # registering either base reaches two waiting children
+    lab = publisher("bound-lab", "FR")
+    for base in ("a", "b"):
+        for number in range(2):
+            link_to(model(f"kid-{base}{number}/m", publisher(f"kid-{base}{number}", "US")), f"bound-lab/base-{base}")
+    barrier = threading.Barrier(2, timeout=10)
+    errors: list[BaseException] = []
+    recompute = origin.recompute
+
+    def meet_then_recompute(**options):  # both hold their first locks when they recompute
+        barrier.wait()
+        return recompute(**options)
+
+    def register_base(upstream_id: str) -> None:
+        try:
+            ai_models.register_model(actor=ACTOR, source="huggingface", upstream_id=upstream_id, publisher=lab)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with mock.patch.object(origin, "recompute", meet_then_recompute):
+        threads = [threading.Thread(target=register_base, args=(f"bound-lab/base-{base}",)) for base in "ab"]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    assert errors == []
+    assert all(origin_of(child) == {"US", "FR"} for child in AIModel.objects.filter(upstream_id__startswith="kid-"))
+
+
+def test_a_refresh_while_a_namespace_moves_keeps_the_new_owner(transactional_db):
+    register("moving/m")
+    namespace = PublisherNamespace.objects.get(namespace="moving")
+    owner = publisher("Moving Labs", "SG")
+
+    def refresh() -> None:
+        record = UpstreamRecord(upstream_id="moving/m", revision="b" * 40, license_id="mit")
+        upstream.record_refreshes(actor=ACTOR, refreshed=[(AIModel.objects.get(upstream_id="moving/m"), record)])
+
+    interleave(
+        lambda: publishers.move_namespace(actor=ACTOR, namespace=namespace, publisher=owner, is_alias=False), refresh
+    )
+
+    refreshed = AIModel.objects.get(upstream_id="moving/m")
+    assert refreshed.publisher == owner
+    assert origin_of(refreshed) == {"SG"}
+
+
+def test_two_first_reports_of_one_deployment_record_it_once(transactional_db):
+    from inventory.models import Deployment
+    from inventory.services import deployments, revisions
+
+    pinned, _ = revisions.add_revision(
+        actor=ACTOR, model=model("dep-lab/m", publisher("dep-lab", "FR")), revision="c" * 40
+    )
+
+    def report() -> None:
+        deployments.record_deployment(actor=ACTOR, revision=pinned, system="chat", environment="prod")
+
+    interleave(report, report)
+
+    assert Deployment.objects.filter(revision=pinned, system="chat", environment="prod").count() == 1

@@ -171,6 +171,18 @@ def test_release_gives_a_message_back_for_its_retry():
     assert outbox.claim(message_id=str(message.id))[0] is Claim.RUN
 
 
+@override_settings(OUTBOX_MAX_RUNS=3)
+def test_retries_are_not_runs_that_died():
+    message = pending_message()
+    for attempt in range(5):  # more retries than OUTBOX_MAX_RUNS
+        assert outbox.claim(message_id=str(message.id))[0] is Claim.RUN
+        outbox.release(message_id=str(message.id), retry_at=timezone.now(), error=f"RuntimeError: try {attempt}")
+
+    message.refresh_from_db()
+    assert (message.state, message.last_error) == ("sent", "RuntimeError: try 4")
+    assert outbox.claim(message_id=str(message.id))[0] is Claim.RUN
+
+
 def test_a_failure_is_recorded():
     message = pending_message()
     outbox.claim(message_id=str(message.id))

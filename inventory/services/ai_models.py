@@ -1,7 +1,7 @@
 """Services for models: registration, changes, renames and removal."""
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TypedDict
 
 from django.core.exceptions import ValidationError
@@ -176,18 +176,25 @@ def _log_new_parent(*, actor: Actor, edge: LineageEdge, parent: AIModel | None, 
 
 
 def update_model(
-    *, actor: Actor, model: AIModel, changes: ModelChanges, expected_versions: Collection[str] = (ANY_VERSION,)
+    *,
+    actor: Actor,
+    model: AIModel,
+    changes: ModelChanges,
+    expected_versions: Collection[str] = (ANY_VERSION,),
+    allowed: Callable[[AIModel], None] = lambda current: None,
 ) -> AIModel:
     """Change a model's facts; a new publisher or license updates what it and its descendants derive.
 
     ``expected_versions`` are the versions (``model_version``) the caller read: when the model has
-    another one now, nothing changes and ``VersionMismatch`` is raised.
+    another one now, nothing changes and ``VersionMismatch`` is raised. ``allowed`` sees the model
+    as it is locked for the change, and raises to refuse it.
     """
     with transaction.atomic():
         if LINEAGE_FACTS & set(changes):
             publisher = changes.get("publisher")
             origin.lock_lineage(changing={model.pk}, publishers_read={publisher.pk} if publisher else ())
         current = AIModel.objects.select_for_update().get(pk=model.pk)
+        allowed(current)
         check_version(expected=expected_versions, current=model_version(current))
         before = changelog.snapshot(current)
         model, changed = update_validated(
@@ -209,7 +216,13 @@ def correct_model(
         principal.require_team(changes["team"], "the team you hand the model to")
     if not expected_versions:  # refused before anything is locked
         raise VersionRequired
-    return update_model(actor=principal.actor, model=model, changes=changes, expected_versions=expected_versions)
+    return update_model(
+        actor=principal.actor,
+        model=model,
+        changes=changes,
+        expected_versions=expected_versions,
+        allowed=lambda current: principal.require_team(current.team, f"model {current}"),  # as it is now
+    )
 
 
 def record_facts_changed(*, actor: Actor, before: dict[str, object], model: AIModel) -> None:
@@ -222,10 +235,10 @@ def record_facts_changed(*, actor: Actor, before: dict[str, object], model: AIMo
 def add_model_alias(*, actor: Actor, model: AIModel, source: str, upstream_id: str) -> ModelAlias:
     """Record a former upstream id of the model (its repository was renamed or moved); edges that
     named the old id as a parent now lead to the model."""
-    if find_model(source=source, upstream_id=upstream_id) is not None:
-        raise ValidationError({"upstream_id": "a model already has this id"})
     with transaction.atomic():
         origin.lock_lineage(changing={model.pk}, new_ids={(source, upstream_id)})
+        if find_model(source=source, upstream_id=upstream_id) is not None:
+            raise ValidationError({"upstream_id": "a model already has this id"})
         alias = create_validated(actor=actor, instance=ModelAlias(model=model, source=source, upstream_id=upstream_id))
         link_waiting_edges(actor=actor, parents={(source, upstream_id): model})
         origin.recompute(actor=actor, model_ids={model.id})
@@ -239,11 +252,11 @@ def move_model(*, actor: Actor, model: AIModel, upstream_id: str) -> AIModel:
         validate_upstream_id(upstream_id)
     except ValidationError as error:
         raise ValidationError({"upstream_id": error.messages}) from None
-    holder = find_model(source=model.source, upstream_id=upstream_id)
-    if holder is not None and holder.pk != model.pk:
-        raise ValidationError({"upstream_id": f"{upstream_id} is registered as another model (#{holder.pk})"})
     with transaction.atomic():
         origin.lock_lineage(changing={model.pk}, new_ids={(model.source, upstream_id)})
+        holder = find_model(source=model.source, upstream_id=upstream_id)
+        if holder is not None and holder.pk != model.pk:
+            raise ValidationError({"upstream_id": f"{upstream_id} is registered as another model (#{holder.pk})"})
         former = model.upstream_id
         publisher = publisher_for_namespace(actor=actor, source=model.source, namespace=upstream_id.split("/")[0])
         before = changelog.snapshot(model)

@@ -7,7 +7,8 @@ the whole lineage while it runs: other lineage writers wait for the batch, never
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -22,8 +23,9 @@ from inventory.selectors import find_models, publishers_of_namespaces
 from inventory.services.ai_models import check_upstream_id, link_waiting_edges, publisher_for_namespace
 from inventory.services.lineage import EdgeRef, add_edges
 from inventory.services.revisions import RevisionInput, add_revisions
-from inventory.sources import not_refreshed_because
+from inventory.sources import not_refreshed_because, rules_for
 from inventory.sources.base import FileRecord
+from inventory.validators import validate_upstream_id
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,8 @@ def register_many(*, actor: Actor, entries: Sequence[ModelEntry]) -> BulkResult:
     lineage edges, then recompute once what every touched model derives. All or nothing: an
     invalid entry names itself (``entries.<n>.<field>``) and nothing is stored."""
     for position, entry in enumerate(entries):
-        try:
-            check_upstream_id(entry.upstream_id)
-        except ValidationError as error:
-            raise ValidationError({f"entries.{position}.upstream_id": error.messages}) from None
+        with _named(position):
+            _check(entry)
     with transaction.atomic():
         origin.lock_whole_lineage()
         models, created = _models(actor=actor, entries=entries)
@@ -86,6 +86,32 @@ def register_many(*, actor: Actor, entries: Sequence[ModelEntry]) -> BulkResult:
         return BulkResult(models=models, created=created)
 
 
+@contextmanager
+def _named(position: int) -> Iterator[None]:
+    """Errors raised inside name the entry: ``entries.<position>.<field>``."""
+    try:
+        yield
+    except ValidationError as error:
+        raise ValidationError(
+            {f"entries.{position}.{field}": messages for field, messages in error.message_dict.items()}
+        ) from None
+
+
+def _check(entry: ModelEntry) -> None:
+    """What can be checked of an entry before anything is written: its id, its bases' ids, its revisions."""
+    check_upstream_id(entry.upstream_id)
+    for number, base in enumerate(entry.bases):
+        try:
+            validate_upstream_id(base.parent_upstream_id)
+        except ValidationError as error:
+            raise ValidationError({f"bases.{number}.parent_upstream_id": error.messages}) from None
+    for number, revision in enumerate(entry.revisions):
+        try:
+            rules_for(entry.source).normalize_revision(revision)
+        except ValidationError as error:
+            raise ValidationError({f"revisions.{number}": error.messages}) from None
+
+
 def _models(*, actor: Actor, entries: Sequence[ModelEntry]) -> tuple[dict[tuple[str, str], AIModel], set]:
     """The entries' models: found, or created in one statement with their change-log rows and events."""
     by_source: dict[str, list[ModelEntry]] = defaultdict(list)
@@ -97,7 +123,7 @@ def _models(*, actor: Actor, entries: Sequence[ModelEntry]) -> tuple[dict[tuple[
         models.update({(source, key): model for key, model in found.items()})
     new: dict[tuple[str, str], AIModel] = {}
     publishers = _publishers(actor=actor, entries=[entry for entry in entries if entry.key not in models])
-    for entry in entries:
+    for position, entry in enumerate(entries):
         if entry.key in models or entry.key in new:
             continue
         model = AIModel(
@@ -116,7 +142,10 @@ def _models(*, actor: Actor, entries: Sequence[ModelEntry]) -> tuple[dict[tuple[
             tags=list(entry.tags),
             refresh_error=not_refreshed_because(entry.source),
         )
-        model.full_clean(exclude=["publisher", "declared_license"], validate_unique=False, validate_constraints=False)
+        with _named(position):
+            model.full_clean(
+                exclude=["publisher", "declared_license"], validate_unique=False, validate_constraints=False
+            )
         new[entry.key] = model
     AIModel.objects.bulk_create(new.values())
     changelog.record_many(changelog.creations(actor=actor, instances=new.values()))

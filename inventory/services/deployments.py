@@ -12,7 +12,7 @@ from inventory.models import Deployment, Revision
 from inventory.purls import ModelReference
 from inventory.selectors import find_model
 from inventory.services._common import create_validated, update_validated
-from inventory.services.revisions import add_revision, stored_revision
+from inventory.services.revisions import add_revision
 
 
 def register_deployment(
@@ -31,28 +31,34 @@ def register_deployment(
         raise ValidationError({"revision": "give the revision that runs (or model@revision)"})
     team = principal.default_team(team)
     principal.require_team(team, "a deployment for this team")
-    existing = Deployment.objects.filter(
-        revision__model=model,
-        revision__revision=stored_revision(model, reference.revision),
-        system=system,
-        environment=environment,
-    ).first()
-    if existing is not None:
-        principal.require_team(existing.team, "this deployment")
     with transaction.atomic():
         revision, _ = add_revision(actor=principal.actor, model=model, revision=reference.revision)
         return record_deployment(
-            actor=principal.actor, revision=revision, system=system, environment=environment, team=team
+            actor=principal.actor,
+            revision=revision,
+            system=system,
+            environment=environment,
+            team=team,
+            principal=principal,
         )
 
 
 def record_deployment(
-    *, actor: Actor, revision: Revision, system: str, environment: str, team: str = ""
+    *,
+    actor: Actor,
+    revision: Revision,
+    system: str,
+    environment: str,
+    team: str = "",
+    principal: Principal | None = None,
 ) -> tuple[Deployment, bool]:
     """Register that ``revision`` runs in ``system``/``environment``, or refresh the existing record:
-    it is seen now, and active again if it had been retired."""
+    it is seen now, and active again if it had been retired. With a ``principal``, an existing
+    record of another team is refused."""
     now = timezone.now()
     with transaction.atomic():
+        # Reports of one revision take turns, so that two first reports create one record.
+        Revision.objects.select_for_update().filter(pk=revision.pk).first()
         existing = (
             Deployment.objects.select_for_update()
             .filter(revision=revision, system=system, environment=environment)
@@ -64,6 +70,8 @@ def record_deployment(
             )
             deployment, created = create_validated(actor=actor, instance=deployment), True
         else:
+            if principal is not None:
+                principal.require_team(existing.team, "this deployment")
             changes = {"last_seen": now, "active": True, "retired_at": None}
             if team:
                 changes["team"] = team
@@ -75,13 +83,14 @@ def record_deployment(
 
 def retire_deployment(*, principal: Principal, deployment: Deployment) -> Deployment:
     """Mark a deployment as no longer running (kept for the record); retiring it twice changes nothing."""
-    principal.require_team(deployment.team, "this deployment")
-    if not deployment.active:
-        return deployment
     with transaction.atomic():
+        current = Deployment.objects.select_for_update().select_related("revision").get(pk=deployment.pk)
+        principal.require_team(current.team, "this deployment")
+        if not current.active:
+            return current
         retired, _ = update_validated(
             actor=principal.actor,
-            instance=deployment,
+            instance=current,
             changes={"active": False, "retired_at": timezone.now()},
             allowed={"active", "retired_at"},
         )

@@ -11,7 +11,7 @@ from core import changelog
 from core.changelog import Actor
 from inventory import origin
 from inventory.models import AIModel, LineageEdge
-from inventory.selectors import find_model, find_models
+from inventory.selectors import find_models
 from inventory.services._common import delete_logged
 from inventory.validators import validate_upstream_id
 
@@ -24,9 +24,8 @@ def add_lineage_edge(
     An edge that exists is returned (``created`` False), with its relation updated if it differs.
     """
     with transaction.atomic():
-        parent = find_model(source=parent_source, upstream_id=parent_upstream_id)
-        origin.lock_lineage(changing={child.pk}, reading={parent.pk} if parent else set())
         ref = EdgeRef(parent_source, parent_upstream_id, relation, origin_of_edge)
+        _lock_for_edges({child: [ref]})
         upserted = _upsert_edges(actor=actor, refs_by_child={child: [ref]})
         if upserted.linked:
             origin.recompute(actor=actor, model_ids=upserted.linked)
@@ -60,7 +59,7 @@ def sync_edges(*, actor: Actor, refs_by_child: Mapping[AIModel, Sequence[EdgeRef
     update relations, remove those no longer named; edges from elsewhere stay. One recompute at
     the end, for every child at once; returns the children whose derived facts may have changed."""
     with transaction.atomic(savepoint=False):
-        origin.lock_lineage(changing={child.pk for child in refs_by_child}, reading=_named_parents(refs_by_child))
+        _lock_for_edges(refs_by_child)
         upserted = _upsert_edges(actor=actor, refs_by_child=refs_by_child, managed=origins)
         kept = [edge.pk for edges in upserted.edges.values() for edge in edges]
         gone = list(LineageEdge.objects.filter(child__in=list(refs_by_child), origin__in=origins).exclude(pk__in=kept))
@@ -70,6 +69,18 @@ def sync_edges(*, actor: Actor, refs_by_child: Mapping[AIModel, Sequence[EdgeRef
         if changed:
             origin.recompute(actor=actor, model_ids=changed)
         return changed
+
+
+def _lock_for_edges(refs_by_child: Mapping[AIModel, Sequence["EdgeRef"]]) -> None:
+    """Lock for writing edges: the children with their descendants, the parents named that are in
+    the inventory, and the names of the others, so that a registration of one of them in progress
+    commits first and the edge links to it."""
+    parents = _named_parents(refs_by_child)
+    names = {(ref.parent_source, ref.parent_upstream_id) for refs in refs_by_child.values() for ref in refs}
+    origin.lock_lineage(changing={child.pk for child in refs_by_child}, reading=parents, names_read=names)
+    registered_meanwhile = _named_parents(refs_by_child) - parents
+    if registered_meanwhile:
+        origin.lock_lineage(reading=registered_meanwhile)
 
 
 def _named_parents(refs_by_child: Mapping[AIModel, Sequence[EdgeRef]]) -> set[int]:

@@ -91,6 +91,7 @@ def add_namespace(
 ) -> PublisherNamespace:
     """Record a hub namespace of the publisher (an alias when the hub renamed it)."""
     with transaction.atomic():
+        origin.lock_lineage(new_namespaces={namespace})  # as a registration meeting it first does
         entry = PublisherNamespace(publisher=publisher, source=source, namespace=namespace, is_alias=is_alias)
         return create_validated(actor=actor, instance=entry)
 

@@ -85,13 +85,7 @@ def record_refreshes(*, actor: Actor, refreshed: Sequence[tuple[AIModel, Upstrea
         _Refreshed(model, record, record.snapshot(), licenses[(record.license_id, record.license_name)])
         for model, record in refreshed
     ]
-    publishers = {
-        (source, key): publisher
-        for source in {item.model.source for item in items}
-        for key, publisher in publishers_of_namespaces(
-            source=source, namespaces=[item.record.upstream_id.split("/")[0] for item in items]
-        ).items()
-    }
+    publishers = _owners(items)
     now = timezone.now()
     unchanged = [item.model.pk for item in items if _unchanged(item, publishers)]
     outcomes: dict[int, RefreshOutcome] = {}
@@ -107,8 +101,25 @@ def record_refreshes(*, actor: Actor, refreshed: Sequence[tuple[AIModel, Upstrea
                 changing={item.model.pk for item in changed},
                 publishers_read={publisher.pk for publisher in publishers.values()},
             )
+            # Read again under the locks: a curator may have given a namespace to another owner.
+            owners = _owners(changed)
+            while any(publishers.get(key) != owner for key, owner in owners.items()):
+                origin.lock_lineage(publishers_read={owner.pk for owner in owners.values()})
+                publishers = {**publishers, **owners}
+                owners = _owners(changed)
             outcomes.update(_record_changes(actor=actor, items=changed, publishers=publishers, now=now))
     return outcomes
+
+
+def _owners(items: Sequence[_Refreshed]) -> dict[tuple[str, str], Publisher]:
+    """The publishers owning the records' namespaces, by (source, lowercased namespace)."""
+    return {
+        (source, key): publisher
+        for source in {item.model.source for item in items}
+        for key, publisher in publishers_of_namespaces(
+            source=source, namespaces=[item.record.upstream_id.split("/")[0] for item in items]
+        ).items()
+    }
 
 
 def _hub_facts(item: _Refreshed, publisher: Publisher | None) -> dict[str, Any]:

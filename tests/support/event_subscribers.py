@@ -24,8 +24,9 @@ def _log() -> Path:
     return Path(os.environ["EVENT_TEST_LOG"])
 
 
-def _write(subscriber: str, event: Event) -> None:
-    line = json.dumps({"subscriber": subscriber, "kind": event.kind, "payload": dataclasses.asdict(event)})
+def _write(subscriber: str, event: Event, outcome: str = "delivered") -> None:
+    payload = dataclasses.asdict(event)
+    line = json.dumps({"subscriber": subscriber, "kind": event.kind, "payload": payload, "outcome": outcome})
     with _log().open("a", encoding="utf-8") as log:
         log.write(line + "\n")
 
@@ -39,6 +40,7 @@ def flaky(event: Event) -> None:
     marker = _log().with_name(f"{_log().name}.failed-{digest}")
     if not marker.exists():
         marker.touch()
+        _write("tests.flaky", event, outcome="failed")
         raise RuntimeError("the flaky subscriber fails each event once")
     _write("tests.flaky", event)
 
@@ -55,9 +57,10 @@ def uninstall() -> None:
     events.unsubscribe(inventory_events.ModelRegistered, name="tests.flaky")
 
 
-def deliveries(log: Path) -> list[dict]:
-    """The deliveries recorded in ``log`` so far."""
-    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+def deliveries(log: Path, outcome: str = "delivered") -> list[dict]:
+    """The deliveries recorded in ``log`` so far (or, with ``outcome="failed"``, the failed tries)."""
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+    return [line for line in lines if line["outcome"] == outcome]
 
 
 if os.environ.get("EVENT_TEST_LOG"):  # a worker started by the tests
