@@ -203,7 +203,9 @@ def _hashed(text: str) -> int:
 
 
 def _take(keys: Iterable[_Key]) -> None:
-    """Take the locks in one global order (namespace, key), so that writers never wait in a circle."""
+    """Take the locks in one order (namespace, key). Within one call that rules out waiting in a
+    circle; a write that calls ``lock_lineage`` again later may still meet another in a circle,
+    and PostgreSQL then refuses one of the two (its transaction rolls back whole)."""
     ordered = sorted(set(keys), key=lambda lock: (lock.namespace, lock.key, lock.shared))
     with connection.cursor() as cursor:
         for shared, run in itertools.groupby(ordered, key=lambda lock: lock.shared):
@@ -245,10 +247,10 @@ def lock_lineage(
     edge committed meanwhile) are locked too.
 
     A write whose first lock would cover more than ``LINEAGE_LOCK_MAX_MODELS`` models and names
-    locks the whole lineage instead (PostgreSQL keeps every lock in a table of fixed size). A write
-    that holds the whole lineage needs nothing more; one that already holds locks of its own never
-    escalates (two such writers would wait for each other), it locks model by model. SQLite
-    serializes writers anyway.
+    locks the whole lineage instead (PostgreSQL keeps every lock in a table of fixed size). Past
+    that bound, a write that holds the whole lineage takes nothing more, and one that already holds
+    locks of its own never escalates (two such writers would wait for each other): it locks model
+    by model. SQLite serializes writers anyway.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("lineage locks are taken inside the transaction of the write that needs them")

@@ -9,7 +9,7 @@ the whole lineage while it runs: other lineage writers wait for the batch, never
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -46,7 +46,7 @@ class ModelEntry:
     tags: Sequence[str] = ()
     revisions: Sequence[str] = ()
     artifacts: Sequence[FileRecord] = ()  # files of the first revision
-    bases: Sequence[EdgeRef] = field(default_factory=tuple)
+    bases: Sequence[EdgeRef] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -112,7 +112,9 @@ def _check(entry: ModelEntry) -> None:
             raise ValidationError({f"revisions.{number}": error.messages}) from None
 
 
-def _models(*, actor: Actor, entries: Sequence[ModelEntry]) -> tuple[dict[tuple[str, str], AIModel], set]:
+def _models(
+    *, actor: Actor, entries: Sequence[ModelEntry]
+) -> tuple[dict[tuple[str, str], AIModel], set[tuple[str, str]]]:
     """The entries' models: found, or created in one statement with their change-log rows and events."""
     by_source: dict[str, list[ModelEntry]] = defaultdict(list)
     for entry in entries:
