@@ -1,5 +1,6 @@
 """The base every API viewset stands on: throttled first, each action allowed by a capability,
-the caller as a ``Principal``, the version checks of services answered as 428 / 412."""
+the caller as a ``Principal``, the version checks of services answered as 428 / 412 and their
+state conflicts as 409."""
 
 from typing import Any
 
@@ -11,6 +12,7 @@ from api.errors import problem
 from api.permissions import requires
 from api.throttling import ThrottleFirst
 from core.access import Capability, Principal
+from core.conflicts import Conflict
 from core.versions import VersionMismatch, VersionRequired
 
 
@@ -37,4 +39,6 @@ class RegistryViewSet(ThrottleFirst, viewsets.GenericViewSet):
             return problem(status.HTTP_428_PRECONDITION_REQUIRED, "send If-Match with the ETag from GET")
         if isinstance(exc, VersionMismatch):
             return problem(status.HTTP_412_PRECONDITION_FAILED, "it changed since you read it; GET it again")
+        if isinstance(exc, Conflict):
+            return problem(status.HTTP_409_CONFLICT, str(exc))
         return super().handle_exception(exc)

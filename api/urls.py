@@ -4,6 +4,7 @@ from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
 from api.change_log import ChangeLogViewSet
+from api.governance.views import AuditViewSet
 from api.inventory.views import (
     ArtifactViewSet,
     DeploymentViewSet,
@@ -21,6 +22,7 @@ router.register("artifacts", ArtifactViewSet, basename="artifact")
 router.register("publishers", PublisherViewSet, basename="publisher")
 router.register("licenses", LicenseViewSet, basename="license")
 router.register("deployments", DeploymentViewSet, basename="deployment")
+router.register("audits", AuditViewSet, basename="audit")
 router.register("changes", ChangeLogViewSet, basename="change")
 router.register("jobs", JobViewSet, basename="job")
 

@@ -48,6 +48,8 @@ class Principal:
     role: str
     team: str = ""
     person: AbstractBaseUser | None = None  # None for a token or the system
+    # The person accountable: the person themselves, or the one who created the token (None: nobody).
+    accountable_user_id: int | None = None
 
     def can(self, capability: Capability) -> bool:
         return role_can(self.role, capability)
@@ -79,15 +81,17 @@ def principal_for_user(user: AbstractBaseUser) -> Principal:
     """A signed-in person: a superuser is an admin; others have the role their access record gives
     (a viewer without one)."""
     if user.is_superuser:
-        return Principal(actor=Actor.for_user(user), role=Role.ADMIN, person=user)
+        return Principal(actor=Actor.for_user(user), role=Role.ADMIN, person=user, accountable_user_id=user.pk)
     access = UserAccess.objects.filter(user=user).first()
     role, team = (access.role, access.team) if access else (Role.VIEWER, "")
-    return Principal(actor=Actor.for_user(user), role=role, team=team, person=user)
+    return Principal(actor=Actor.for_user(user), role=role, team=team, person=user, accountable_user_id=user.pk)
 
 
 def principal_for_token(token: ApiToken) -> Principal:
-    """A machine calling with an API token."""
-    return Principal(actor=token_actor(token), role=token.role, team=token.team)
+    """A machine calling with an API token, on behalf of the person who created it (if one did)."""
+    return Principal(
+        actor=token_actor(token), role=token.role, team=token.team, accountable_user_id=token.created_by_id
+    )
 
 
 def set_user_access(*, actor: Actor, user: AbstractBaseUser, role: str, team: str = "") -> UserAccess:

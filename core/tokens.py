@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,13 +39,27 @@ class IssuedToken:
 
 
 def issue_token(
-    *, actor: Actor, name: str, role: str, team: str = "", expires_in_days: int | None = None
+    *,
+    actor: Actor,
+    name: str,
+    role: str,
+    team: str = "",
+    expires_in_days: int | None = None,
+    created_by: AbstractBaseUser | None = None,
 ) -> IssuedToken:
-    """Create a token with 256 random bits of secret, URL-safe."""
+    """Create a token with 256 random bits of secret, URL-safe; ``created_by`` is the person
+    accountable for it."""
     secret = secrets.token_urlsafe(32)
     expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days is not None else None
     with transaction.atomic():
-        token = ApiToken(name=name, secret_sha256=digest(secret), role=role, team=team, expires_at=expires_at)
+        token = ApiToken(
+            name=name,
+            secret_sha256=digest(secret),
+            role=role,
+            team=team,
+            expires_at=expires_at,
+            created_by=created_by,
+        )
         token.full_clean()
         token.save()
         changelog.record(actor=actor, action="create", instance=token, after=_logged_snapshot(token))

@@ -18,7 +18,7 @@ from inventory.models import (
     Revision,
     Source,
 )
-from inventory.selectors import with_origin
+from inventory.selectors import with_audit_status, with_origin
 
 MAX_ID = 2**63 - 1
 
@@ -71,7 +71,7 @@ class ModelFilter(django_filters.FilterSet):
     commercial_use = django_filters.ChoiceFilter(
         field_name="declared_license__commercial_use", choices=CommercialUse.choices
     )
-    audit_status = django_filters.ChoiceFilter(choices=AuditStatus.choices)
+    audit_status = django_filters.ChoiceFilter(choices=AuditStatus.choices, method="filter_audit_status")
     source = django_filters.ChoiceFilter(choices=Source.choices)
     task = django_filters.CharFilter()
     team = django_filters.CharFilter()
@@ -92,6 +92,9 @@ class ModelFilter(django_filters.FilterSet):
 
     def filter_origin(self, queryset: QuerySet[AIModel], name: str, value: str) -> QuerySet[AIModel]:
         return with_origin(queryset, value)
+
+    def filter_audit_status(self, queryset: QuerySet[AIModel], name: str, value: str) -> QuerySet[AIModel]:
+        return with_audit_status(queryset, value)
 
     def filter_environment(self, queryset: QuerySet[AIModel], name: str, value: str) -> QuerySet[AIModel]:
         deployed = Deployment.objects.filter(revision__model=OuterRef("pk"), environment=value, active=True)

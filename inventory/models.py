@@ -45,6 +45,8 @@ class RefreshState(models.TextChoices):
 
 
 class AuditStatus(models.TextChoices):
+    """A model's audit summary (governance decides it; see docs/audits.md)."""
+
     UNAUDITED = "unaudited"
     PENDING = "pending"
     APPROVED = "approved"
@@ -223,7 +225,11 @@ class AIModel(models.Model):
     # The per-model refresh lock: who holds it and until when (see inventory.refresh.lease).
     refresh_lock_owner = models.CharField(max_length=200, blank=True)
     refresh_lock_until = models.DateTimeField(null=True, blank=True)
+    # Kept by governance (audit reviews) through ai_models.set_audit_status. ``audit_expires_at`` is when
+    # the first approval the status rests on runs out: from then on the status reads as expired
+    # (inventory.selectors.audit_status_of), even before the scheduled expiry has run.
     audit_status = models.CharField(max_length=16, choices=AuditStatus.choices, default=AuditStatus.UNAUDITED)
+    audit_expires_at = models.DateTimeField(null=True, blank=True)
     # Derived by inventory.origin, kept here so that reads need no graph walk.
     inherited_licenses = models.ManyToManyField(License, blank=True, related_name="inherited_by")
     license_mismatch = models.BooleanField(default=False)

@@ -2,14 +2,17 @@
 
 import hashlib
 from collections.abc import Iterable
+from datetime import datetime
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from inventory import origin
 from inventory.models import (
     UNKNOWN_COUNTRY,
     AIModel,
+    AuditStatus,
     License,
     LicenseAlias,
     LineageEdge,
@@ -169,3 +172,22 @@ def lineage_of(model: AIModel) -> dict[str, object]:
         "license_mismatch": model.license_mismatch,
         "cuts": model.lineage_cuts,
     }
+
+
+# Statuses that rest on approvals: they read as expired once the first of those approvals runs out.
+_LAPSING_STATUSES = (AuditStatus.PENDING, AuditStatus.CONDITIONAL, AuditStatus.APPROVED)
+
+
+def audit_status_of(model: AIModel, now: datetime | None = None) -> str:
+    """The model's audit status as of ``now``: the stored one, or expired when an approval it rests
+    on has run out since it was stored (the scheduled expiry then stores it too)."""
+    lapsed = model.audit_expires_at is not None and model.audit_expires_at <= (now or timezone.now())
+    return AuditStatus.EXPIRED if lapsed and model.audit_status in _LAPSING_STATUSES else model.audit_status
+
+
+def with_audit_status(models: QuerySet[AIModel], status: str, now: datetime | None = None) -> QuerySet[AIModel]:
+    """The models whose ``audit_status_of`` is ``status`` (one indexed condition, and the expiry)."""
+    lapsed = Q(audit_status__in=_LAPSING_STATUSES, audit_expires_at__lte=now or timezone.now())
+    if status == AuditStatus.EXPIRED:
+        return models.filter(Q(audit_status=status) | lapsed)
+    return models.filter(audit_status=status).exclude(lapsed)

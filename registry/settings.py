@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "core",
     "inventory",
+    "governance",
     "api",
 ]
 
@@ -196,6 +197,21 @@ REFRESH_PERMANENT_ERROR_RETRY_SECONDS = env_int("REFRESH_PERMANENT_ERROR_RETRY_S
 # The repository_url qualifier in the purls of internal models (pkg:generic/...?repository_url=...).
 INTERNAL_MODEL_REPOSITORY_URL = env_str("INTERNAL_MODEL_REPOSITORY_URL", "https://models.internal.invalid")
 
+# --- Audit reviews (docs/audits.md) ---------------------------------------------------------------
+# Four eyes: who asked for a review (or created the token that asked) may not take or decide it.
+AUDIT_FOUR_EYES = env_bool("AUDIT_FOUR_EYES", True)
+# How long an approval stands when the auditor gives no expiry, per kind of review.
+AUDIT_VALIDITY_DAYS = {
+    kind: env_int(f"AUDIT_VALIDITY_DAYS_{kind.upper()}", days, minimum=1)
+    for kind, days in (("security", 180), ("license", 365), ("full", 180))
+}
+# The largest file a piece of evidence may be, and how often the schedule expires lapsed approvals
+# (between runs, reads already show them expired).
+AUDIT_EVIDENCE_MAX_BYTES = env_int("AUDIT_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
+AUDIT_EXPIRE_EVERY_SECONDS = env_float("AUDIT_EXPIRE_EVERY_SECONDS", 3600.0, minimum=1.0)
+# Uploaded evidence (and, later, exports) go through Django's storage: this folder by default.
+MEDIA_ROOT = DATA_DIR / "media"
+
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -227,6 +243,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets used under several field names get one name each in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "AuditStatusEnum": "inventory.models.AuditStatus",
+        "ReviewKindEnum": "governance.models.ReviewKind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_problem_responses",
@@ -294,6 +315,10 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-stale-models": {
         "task": "inventory.refresh_stale",
         "schedule": REFRESH_EVERY_SECONDS,
+    },
+    "expire-audit-reviews": {
+        "task": "governance.expire_reviews",
+        "schedule": AUDIT_EXPIRE_EVERY_SECONDS,
     },
     "purge-finished-outbox-messages": {
         "task": "core.purge_outbox",

@@ -11,6 +11,7 @@ from api.inputs import StrictSerializer, model_reference, text
 from inventory.models import (
     AIModel,
     Artifact,
+    AuditStatus,
     Deployment,
     License,
     Publisher,
@@ -20,7 +21,7 @@ from inventory.models import (
     Source,
 )
 from inventory.purls import ModelReference
-from inventory.selectors import effective_origin, model_purl
+from inventory.selectors import audit_status_of, effective_origin, model_purl
 
 
 class NullWhenBlank(serializers.CharField):
@@ -117,6 +118,7 @@ class ModelLinksSerializer(serializers.Serializer):
     self = serializers.URLField(read_only=True)
     lineage = serializers.URLField(read_only=True)
     revisions = serializers.URLField(read_only=True)
+    audits = serializers.URLField(read_only=True)
 
 
 class ModelSerializer(serializers.ModelSerializer):
@@ -129,15 +131,16 @@ class ModelSerializer(serializers.ModelSerializer):
     inherited_licenses = serializers.SerializerMethodField()
     lineage_cuts = LineageCutSerializer(many=True, read_only=True)
     tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    audit_status = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
 
     class Meta:
         model = AIModel
         fields = [
             "id", "purl", "source", "upstream_id", "publisher", "license", "upstream_license", "effective_origin",
-            "inherited_licenses", "license_mismatch", "lineage_cuts", "audit_status", "refresh_state",
-            "refreshed_at", "refresh_error", "task", "library", "architecture", "parameter_count", "gated",
-            "description", "tags", "team", "links",
+            "inherited_licenses", "license_mismatch", "lineage_cuts", "audit_status", "audit_expires_at",
+            "refresh_state", "refreshed_at", "refresh_error", "task", "library", "architecture", "parameter_count",
+            "gated", "description", "tags", "team", "links",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -147,24 +150,29 @@ class ModelSerializer(serializers.ModelSerializer):
     def get_effective_origin(self, model: AIModel) -> list[str]:
         return effective_origin(model)
 
+    @extend_schema_field(serializers.ChoiceField(choices=AuditStatus.choices))
+    def get_audit_status(self, model: AIModel) -> str:
+        return audit_status_of(model)
+
     def get_inherited_licenses(self, model: AIModel) -> list[str]:
         return sorted(license_.key for license_ in model.inherited_licenses.all())
 
     @extend_schema_field(ModelLinksSerializer)
     def get_links(self, model: AIModel) -> dict[str, str]:
-        models_url, revisions_url = self._list_urls
+        models_url, revisions_url, audits_url = self._list_urls
         # The router's URLs of a model and of its detail action, built from the list's URL, reversed once
         # per serializer: one reverse() per row and link costs more than serializing the rest of the row.
         return {
             "self": f"{models_url}{model.pk}/",
             "lineage": f"{models_url}{model.pk}/lineage/",
             "revisions": f"{revisions_url}?model={model.pk}",
+            "audits": f"{audits_url}?model={model.pk}",
         }
 
     @cached_property
-    def _list_urls(self) -> tuple[str, str]:
+    def _list_urls(self) -> tuple[str, str, str]:
         request = self.context.get("request")
-        return reverse("model-list", request=request), reverse("revision-list", request=request)
+        return tuple(reverse(name, request=request) for name in ("model-list", "revision-list", "audit-list"))
 
 
 class ModelRegistrationResultSerializer(ModelSerializer):

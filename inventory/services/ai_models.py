@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from typing import TypedDict
 
 from django.core.exceptions import ValidationError
@@ -223,6 +224,23 @@ def correct_model(
         expected_versions=expected_versions,
         allowed=lambda current: principal.require_team(current.team, f"model {current}"),  # as it is now
     )
+
+
+def set_audit_status(*, actor: Actor, model: AIModel, status: str, expires_at: datetime | None) -> AIModel:
+    """Store the audit summary governance derived for ``model`` (and when the approvals it rests on
+    run out); logged and published as a change of the model's facts when it differs."""
+    with transaction.atomic():
+        current = AIModel.objects.select_for_update().get(pk=model.pk)
+        before = changelog.snapshot(current)
+        updated, _ = update_validated(
+            actor=actor,
+            instance=current,
+            changes={"audit_status": status, "audit_expires_at": expires_at},
+            allowed={"audit_status", "audit_expires_at"},
+            message="audit status",
+        )
+        record_facts_changed(actor=actor, before=before, model=updated)
+        return updated
 
 
 def record_facts_changed(*, actor: Actor, before: dict[str, object], model: AIModel) -> None:

@@ -1,0 +1,20 @@
+"""The events governance publishes (see docs/events.md), for the policies and notifications above it."""
+
+from dataclasses import dataclass
+
+from core.events import Event, event_kind
+
+
+@event_kind
+@dataclass(frozen=True)
+class ReviewChanged(Event):
+    """An audit review was requested (``before`` empty) or changed state (taken, decided, withdrawn,
+    expired, superseded)."""
+
+    kind = "governance.review_changed"
+    review_id: int
+    model_id: int
+    revision_id: int | None
+    kind_of_review: str
+    before: str
+    after: str
