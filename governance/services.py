@@ -24,7 +24,7 @@ from core.conflicts import Conflict
 from governance.events import ReviewChanged
 from governance.models import APPROVALS, DECISIONS, OPEN_STATES, AuditReview, Evidence, ReviewKind, ReviewState
 from governance.selectors import coverage_of_latest, open_review, recorded_revision, state_of
-from inventory.models import AIModel, Revision
+from inventory.models import AIModel
 from inventory.selectors import latest_revision
 from inventory.services.ai_models import set_audit_status
 
@@ -268,71 +268,61 @@ def expire_reviews(*, now: datetime | None = None) -> int:
 
 
 def review_upstream_change(*, model_id: int, changes: dict[str, dict[str, object]]) -> list[AuditReview]:
-    """After the hub changed what governance acts on: for each kind the model was reviewed in, open a
-    re-review that says what changed (or add the change to the one already open), and supersede the
-    kind's approvals when the change is one the kind covers. Returns the re-reviews opened."""
+    """After the hub changed what governance acts on: for each kind the model was reviewed in,
+    supersede the kind's approvals when the change is one the kind covers, and open a re-review that
+    says what changed (or tell the review already open of that kind). Returns the re-reviews opened."""
     opened = []
-    with transaction.atomic():
-        model = _lock_model(model_id)
-        latest = latest_revision(model)
-        for kind in ReviewKind:
-            last = (
-                AuditReview.objects.select_for_update()
-                .filter(model=model, kind=kind, state__in=DECISIONS | {ReviewState.EXPIRED})
-                .order_by("-requested_at", "-id")
-                .first()
-            )
-            if last is None:
-                continue  # never decided in this kind: nothing to re-review
-            if last.state in APPROVALS and any(kind in SUPERSEDED_BY.get(name, set()) for name in changes):
-                _transition(
-                    actor=GOVERNANCE,
-                    review=last,
-                    action="supersede",
-                    state=ReviewState.SUPERSEDED,
-                    closed_at=timezone.now(),
-                    refresh=False,
-                    message=f"superseded by an upstream change: {', '.join(sorted(changes))}",
-                )
-            pinned = latest if last.revision_id else None
-            review = _open_re_review(model=model, kind=kind, revision=pinned, follows=last, changes=changes)
-            if review is not None:
-                opened.append(review)
-        refresh_audit_status(model_id=model.pk)
-    return opened
-
-
-def _open_re_review(
-    *, model: AIModel, kind: str, revision: Revision | None, follows: AuditReview, changes: dict[str, dict[str, object]]
-) -> AuditReview | None:
+    now = timezone.now()
     note = "re-review: upstream changed " + "; ".join(
         f"{name} from {change.get('before')!r} to {change.get('after')!r}" for name, change in sorted(changes.items())
     )
-    waiting = open_review(model, kind, revision)
-    if waiting is not None:  # one is open already: it gets to know what changed too
-        _transition(
-            actor=GOVERNANCE,
-            review=waiting,
-            action="note",
-            state=waiting.state,
-            upstream_changes={**waiting.upstream_changes, **changes},
-            note=f"{waiting.note}\n{note}".strip(),
-            refresh=False,
-        )
-        return None
-    review = AuditReview(
-        model=model,
-        revision=revision,
-        kind=kind,
-        note=note,
-        follows=follows,
-        upstream_changes=changes,
-        requester_kind=GOVERNANCE.kind,
-        requester_id=GOVERNANCE.id,
-        requester_name=GOVERNANCE.name,
-    )
-    _create(actor=GOVERNANCE, review=review, refresh=False)
-    return review
+    with transaction.atomic():
+        model = _lock_model(model_id)
+        for kind in ReviewKind:
+            reviews = (
+                AuditReview.objects.select_for_update().filter(model=model, kind=kind).order_by("-requested_at", "-id")
+            )
+            if any(kind in SUPERSEDED_BY.get(name, set()) for name in changes):
+                for approval in reviews.filter(state__in=APPROVALS):
+                    _transition(
+                        actor=GOVERNANCE,
+                        review=approval,
+                        action="supersede",
+                        state=ReviewState.SUPERSEDED,
+                        closed_at=now,
+                        refresh=False,
+                        message=f"superseded by an upstream change: {', '.join(sorted(changes))}",
+                    )
+            waiting = reviews.filter(state__in=OPEN_STATES).first()
+            if waiting is not None:  # it gets to know what changed too
+                _transition(
+                    actor=GOVERNANCE,
+                    review=waiting,
+                    action="note",
+                    state=waiting.state,
+                    upstream_changes={**waiting.upstream_changes, **changes},
+                    note=f"{waiting.note}\n{note}".strip(),
+                    refresh=False,
+                )
+                continue
+            last = reviews.exclude(state=ReviewState.WITHDRAWN).first()
+            if last is None:
+                continue  # never reviewed in this kind: nothing to re-review
+            review = AuditReview(
+                model=model,
+                revision=latest_revision(model) if last.revision_id else None,  # pinned as the last one was
+                kind=kind,
+                note=note,
+                follows=last,
+                upstream_changes=changes,
+                requester_kind=GOVERNANCE.kind,
+                requester_id=GOVERNANCE.id,
+                requester_name=GOVERNANCE.name,
+            )
+            _create(actor=GOVERNANCE, review=review, refresh=False)
+            opened.append(review)
+        refresh_audit_status(model_id=model.pk)
+    return opened
 
 
 def refresh_audit_status(*, model_id: int, now: datetime | None = None) -> None:
