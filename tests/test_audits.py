@@ -422,3 +422,19 @@ def test_an_open_review_learns_of_the_change_instead_of_a_second_one_opening(hub
     assert AuditReview.objects.filter(state=ReviewState.REQUESTED).count() == 1
     assert "'mit'" in fresh(re_review).note
     assert "'llama3.1'" in fresh(re_review).note
+
+
+def test_the_schedule_runs_the_expiry_task(target, engineer, auditor):
+    from django.conf import settings
+
+    from governance.tasks import expire_reviews
+    from registry.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["expire-audit-reviews"]
+    assert entry["task"] == expire_reviews.name
+    assert entry["task"] in app.tasks
+    review = decided(services.request_review(principal=engineer, model=target, kind="license"), auditor)
+    AuditReview.objects.filter(pk=review.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert expire_reviews() == 1
+    assert fresh(review).state == "expired"
