@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models.fields.files import FieldFile
 from django.forms.models import model_to_dict
 
 from core.bulk_insert import append_rows
@@ -34,11 +35,15 @@ class Actor:
 
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
-    """The object's stored fields as JSON-ready values (foreign keys as ids), without the ones its
-    model names in ``CHANGELOG_EXCLUDE`` (bookkeeping such as locks, or raw copies of upstream data)."""
+    """The object's stored fields as JSON-ready values (foreign keys as ids, files as their stored
+    names), without the ones its model names in ``CHANGELOG_EXCLUDE`` (bookkeeping such as locks, or
+    raw copies of upstream data)."""
     excluded = getattr(instance, "CHANGELOG_EXCLUDE", ())
     fields = [field.name for field in instance._meta.concrete_fields if field.name not in excluded]
-    values = model_to_dict(instance, fields=fields)
+    values = {
+        name: (value.name or "") if isinstance(value, FieldFile) else value
+        for name, value in model_to_dict(instance, fields=fields).items()
+    }
     values["id"] = instance.pk
     return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
 

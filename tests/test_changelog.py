@@ -8,6 +8,7 @@ from core import changelog
 from core.changelog import Actor
 from core.models import ChangeLogEntry
 from core.request_context import bound_request_id
+from governance.models import Evidence
 from tests.factories import PublisherFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +59,10 @@ def test_the_admin_cannot_edit_or_delete_the_change_log(admin_client, logged_row
     assert b'name="_save"' not in page.content
     assert posted.status_code == 403
     assert ChangeLogEntry.objects.filter(pk=logged_row.pk).exists()
+
+
+def test_a_snapshot_keeps_a_file_as_its_stored_name():
+    assert changelog.snapshot(Evidence(kind="file", file="evidence/2026/01/notes.txt"))["file"] == (
+        "evidence/2026/01/notes.txt"
+    )
+    assert changelog.snapshot(Evidence(kind="link", url="https://example.org/notes"))["file"] == ""
