@@ -1,7 +1,9 @@
 """The demo inventory: real public models with their lineage, and a fictional organization's deployments.
 
 ``seed_demo`` applies ``inventory/data/demo.toml`` through the services. It is idempotent: what exists
-is left as it is, and whatever of the demo set was deleted comes back.
+is left as it is, and whatever of the demo set was deleted comes back. Then it sends ``demo_seeded``,
+so that apps above the inventory add their own demo records (governance: audit reviews) without the
+inventory knowing they exist.
 """
 
 import tomllib
@@ -9,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 
 from core.changelog import Actor
 from inventory.catalogue import DATA_DIR
@@ -21,12 +24,18 @@ from inventory.services.lineage import EdgeRef
 
 DEMO_FILE = DATA_DIR / "demo.toml"
 
+# Sent by ``seed_demo`` once the demo inventory is in place, with ``actor`` (who seeds). A receiver
+# adds its app's demo records idempotently, through its services, and returns one line saying what
+# the demo holds of them (or None).
+demo_seeded = Signal()
+
 
 @dataclass(frozen=True)
 class DemoSummary:
     models: int
     edges: int
     deployments: int
+    others: tuple[str, ...] = ()  # what the receivers of ``demo_seeded`` said they hold
 
 
 def _reference(text: str) -> ModelReference:
@@ -82,8 +91,8 @@ def _demo() -> dict[str, Any]:
 
 
 def seed_demo(*, actor: Actor) -> DemoSummary:
-    """Load the demo set through the bulk path, in one transaction; returns how many models, edges
-    and deployments it has."""
+    """Load the demo set through the bulk path, in one transaction, then send ``demo_seeded``; returns
+    how many models, edges and deployments it has, and what the receivers said."""
     demo = _demo()
     entries = demo_entries()
     with transaction.atomic():
@@ -96,4 +105,6 @@ def seed_demo(*, actor: Actor) -> DemoSummary:
         for entry in demo["deployment"]:
             _deploy(actor, entry, pinned)
     edges = sum(len(entry.bases) for entry in entries)
-    return DemoSummary(models=len(entries), edges=edges, deployments=len(demo["deployment"]))
+    said = demo_seeded.send(sender=seed_demo, actor=actor)
+    others = tuple(line for _, line in said if line)
+    return DemoSummary(models=len(entries), edges=edges, deployments=len(demo["deployment"]), others=others)

@@ -22,6 +22,13 @@ DEMO = tomllib.loads(DEMO_FILE.read_text())
 ACTOR = Actor.system("demo")
 
 
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Seeding adds the demo's audit reviews, with an evidence file: to a folder of the test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 def inventory_rows() -> dict[str, list]:
     """Every inventory row the demo writes, without ids and times, in a stable order."""
 
