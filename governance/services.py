@@ -212,11 +212,12 @@ def add_evidence_file(*, principal: Principal, review: AuditReview, upload: Uplo
         sha256=sha256.hexdigest(),
         title=title,
     )
-    evidence.file.save(name, upload, save=False)  # stored first: a failed insert leaves an orphan, never a gap
-    return _add_evidence(principal, review, evidence)
+    return _add_evidence(principal, review, evidence, upload)
 
 
-def _add_evidence(principal: Principal, review: AuditReview, evidence: Evidence) -> Evidence:
+def _add_evidence(
+    principal: Principal, review: AuditReview, evidence: Evidence, upload: UploadedFile | None = None
+) -> Evidence:
     with transaction.atomic():
         current = _lock_review(review)
         if not (_is_requester(principal, current) or principal.can(Capability.AUDIT)):
@@ -224,8 +225,15 @@ def _add_evidence(principal: Principal, review: AuditReview, evidence: Evidence)
         _require_state(current, OPEN_STATES, "given evidence")
         evidence.review = current
         evidence.added_by = principal.actor.name
-        evidence.full_clean()
-        evidence.save()
+        if upload is not None:  # stored only once it is allowed; removed again if the row is not written
+            evidence.file.save(evidence.file_name, upload, save=False)
+        try:
+            evidence.full_clean()
+            evidence.save()
+        except Exception:
+            if upload is not None:
+                evidence.file.delete(save=False)
+            raise
         snapshot = changelog.snapshot(evidence)
         changelog.record(actor=principal.actor, action="create", instance=evidence, after=snapshot)
         return evidence
