@@ -38,7 +38,7 @@ class ModelFactsChanged(Event):
 @dataclass(frozen=True)
 class UpstreamChanged(Event):
     """A refresh found that the hub changed something governance cares about: ``changes`` names
-    each of license, revision, base_models, gated, pickle_artifacts that differ, with before / after."""
+    each of license, revision, base_models, gated, pickle_files that differ, with before / after."""
 
     kind = "inventory.upstream_changed"
     model_id: int
