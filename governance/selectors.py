@@ -1,9 +1,10 @@
 """Reads of audit reviews: each review's state as of now, and what a model's reviews cover.
 
 Coverage (docs/audits.md): a review pinned to a revision covers only that revision, an unpinned one
-every revision. For each kind, the newest review that covers the revision and still counts (not
-withdrawn, not superseded) gives the kind's status; a ``full`` review counts for the ``security``
-and ``license`` kinds too. The model's status is the most severe over its kinds.
+every revision. For each kind, the newest decision that covers the revision and still counts (not
+withdrawn, not superseded) gives the kind's status, or pending while a review of it is open when
+that is more severe; a ``full`` review counts for the ``security`` and ``license`` kinds too. The
+model's status is the most severe over its kinds.
 """
 
 from dataclasses import dataclass
@@ -101,15 +102,26 @@ def counting_reviews(model: AIModel, revision: Revision | None) -> list[AuditRev
 
 def coverage(model: AIModel, revision: Revision | None, now: datetime | None = None) -> Coverage:
     """Each kind's status for ``revision`` and the model's summary: the most severe of them, or
-    unaudited when no kind has a review."""
+    unaudited when no kind has a review.
+
+    A kind's status is that of its newest decision, or pending while a review of it is open, when
+    that is more severe: an open request hides an approval, never a rejection or an expiry.
+    """
     now = now or timezone.now()
     reviews = counting_reviews(model, revision)
     kinds = []
     for kind in ReviewKind:
-        review = next((review for review in reviews if review.kind in COUNTS_FOR[kind]), None)
-        state = state_of(review, now) if review else None
-        status = _STATUS_OF_STATE[state] if state else AuditStatus.UNAUDITED
-        expires_at = review.expires_at if review and state in APPROVALS else None
+        counting = [review for review in reviews if review.kind in COUNTS_FOR[kind]]
+        decision = next((review for review in counting if review.state not in OPEN_STATES), None)
+        waiting = next((review for review in counting if review.state in OPEN_STATES), None)
+        state = state_of(decision, now) if decision else None
+        candidates = [(_STATUS_OF_STATE[state], decision)] if state else []
+        if waiting:
+            candidates.append((AuditStatus.PENDING, waiting))
+        status, review = min(
+            candidates, key=lambda pair: SEVERITY.index(pair[0]), default=(AuditStatus.UNAUDITED, None)
+        )
+        expires_at = decision.expires_at if decision and state in APPROVALS else None
         kinds.append(KindCoverage(kind=kind, status=status, review=review, expires_at=expires_at))
     present = {kind.status for kind in kinds}
     status = next((status for status in SEVERITY if status in present), AuditStatus.UNAUDITED)

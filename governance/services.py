@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core import changelog, events
@@ -286,6 +287,7 @@ def review_upstream_change(*, model_id: int, changes: dict[str, dict[str, object
     )
     with transaction.atomic():
         model = _lock_model(model_id)
+        latest = latest_revision(model)
         for kind in ReviewKind:
             reviews = (
                 AuditReview.objects.select_for_update().filter(model=model, kind=kind).order_by("-requested_at", "-id")
@@ -301,7 +303,9 @@ def review_upstream_change(*, model_id: int, changes: dict[str, dict[str, object
                         refresh=False,
                         message=f"superseded by an upstream change: {', '.join(sorted(changes))}",
                     )
-            waiting = reviews.filter(state__in=OPEN_STATES).first()
+            # An open review of the latest revision (or of every one) is the re-review already.
+            covering_latest = Q(revision__isnull=True) | Q(revision=latest)
+            waiting = reviews.filter(covering_latest, state__in=OPEN_STATES).first()
             if waiting is not None:  # it gets to know what changed too
                 _transition(
                     actor=GOVERNANCE,
@@ -318,7 +322,7 @@ def review_upstream_change(*, model_id: int, changes: dict[str, dict[str, object
                 continue  # never reviewed in this kind: nothing to re-review
             review = AuditReview(
                 model=model,
-                revision=latest_revision(model) if last.revision_id else None,  # pinned as the last one was
+                revision=latest if last.revision_id else None,  # pinned as the last one was
                 kind=kind,
                 note=note,
                 follows=last,

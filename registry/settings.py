@@ -202,8 +202,9 @@ INTERNAL_MODEL_REPOSITORY_URL = env_str("INTERNAL_MODEL_REPOSITORY_URL", "https:
 AUDIT_FOUR_EYES = env_bool("AUDIT_FOUR_EYES", True)
 # How long an approval stands when the auditor gives no expiry, per kind of review.
 AUDIT_VALIDITY_DAYS = {
-    kind: env_int(f"AUDIT_VALIDITY_DAYS_{kind.upper()}", days, minimum=1)
-    for kind, days in (("security", 180), ("license", 365), ("full", 180))
+    "security": env_int("AUDIT_VALIDITY_DAYS_SECURITY", 180, minimum=1),
+    "license": env_int("AUDIT_VALIDITY_DAYS_LICENSE", 365, minimum=1),
+    "full": env_int("AUDIT_VALIDITY_DAYS_FULL", 180, minimum=1),
 }
 # The largest file a piece of evidence may be, and how often the schedule expires lapsed approvals
 # (between runs, reads already show them expired).

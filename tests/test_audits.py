@@ -438,3 +438,37 @@ def test_the_schedule_runs_the_expiry_task(target, engineer, auditor):
 
     assert expire_reviews() == 1
     assert fresh(review).state == "expired"
+
+
+def test_asking_again_does_not_hide_a_rejection_but_does_hide_an_approval(target, engineer, auditor):
+    decided(services.request_review(principal=engineer, model=target, kind="security"), auditor, "rejected")
+    services.request_review(principal=engineer, model=target, kind="security")
+    assert status_of(target) == "rejected"
+
+    decided(services.request_review(principal=engineer, model=target, kind="license"), auditor)
+    services.request_review(principal=engineer, model=target, kind="license")
+    license_status = next(kind.status for kind in coverage(target, None).kinds if kind.kind == "license")
+    assert license_status == "pending"
+
+
+def test_a_request_pinned_to_an_old_revision_does_not_stand_in_for_the_re_review(hub, engineer, auditor):
+    hub.add(model_json("acme/pinned", license="apache-2.0"))
+    register_model(actor=ACTOR, source="huggingface", upstream_id="acme/pinned")
+    pinned_model = refreshed("acme/pinned")
+    old = Revision.objects.get(model=pinned_model)
+    decided(
+        services.request_review(principal=engineer, model=pinned_model, kind="license", revision=old.revision), auditor
+    )
+    waiting_on_old = services.request_review(
+        principal=engineer, model=pinned_model, kind="security", revision=old.revision
+    )
+    decided(services.request_review(principal=engineer, model=pinned_model, kind="security"), auditor)
+
+    hub.add(model_json("acme/pinned", version=2, license="mit"))
+    pinned_model = refreshed("acme/pinned")
+
+    latest = Revision.objects.filter(model=pinned_model).exclude(pk=old.pk).get()
+    security_re_review = AuditReview.objects.get(kind="security", follows__isnull=False)
+    assert security_re_review.revision is None, "it follows the unpinned security approval"
+    assert fresh(waiting_on_old).upstream_changes == {}, "a review of the old revision is not the re-review"
+    assert AuditReview.objects.get(kind="license", follows__isnull=False).revision == latest
