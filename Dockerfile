@@ -14,14 +14,17 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     DATA_DIR=/var/lib/registry \
     WEB_BIND=0.0.0.0:8000
+# media/ holds uploaded audit evidence: created here, owned by the app, so that a named volume
+# mounted on it starts with that owner.
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin registry \
-    && install -d -o registry -g registry /var/lib/registry
+    && install -d -o registry -g registry /var/lib/registry /var/lib/registry/media
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY manage.py gunicorn.conf.py ./
 COPY registry ./registry
 COPY core ./core
 COPY inventory ./inventory
+COPY governance ./governance
 COPY api ./api
 # Static files are collected at build time; the key and data folder here serve this step only.
 RUN SECRET_KEY=collectstatic-only DATA_DIR=/tmp/build python manage.py collectstatic --noinput \

@@ -188,3 +188,15 @@ def test_a_redis_cache_url_shares_the_cache_and_anything_else_is_refused(tmp_pat
     refused = run_python("pass", {"CACHE_URL": "memcached://x"}, tmp_path)
     assert refused.returncode != 0
     assert "CACHE_URL must be a redis:// URL" in refused.stderr
+
+
+@pytest.mark.smoke
+def test_the_image_copies_every_app_of_the_project():
+    """No Docker engine here: the Dockerfile is checked by reading it, so a new app is not left out."""
+    from django.conf import settings
+
+    copied = {
+        line.split()[1] for line in (PROJECT_DIR / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")
+    }
+    own_apps = {app for app in settings.INSTALLED_APPS if (PROJECT_DIR / app).is_dir()}
+    assert own_apps <= copied, own_apps - copied
