@@ -139,10 +139,16 @@ class EvidenceLinkSerializer(StrictSerializer):
     title = text(200, required=False, allow_blank=True, default="")
 
 
+@extend_schema_field({"type": "string", "format": "binary"})
+class UploadField(serializers.FileField):
+    """An uploaded file: binary in the schema (drf-spectacular would describe the URL a FileField
+    renders as, which is what it reads only with split request components)."""
+
+
 class EvidenceFileSerializer(serializers.Serializer):
     """A file as evidence (multipart/form-data body)."""
 
-    file = serializers.FileField(allow_empty_file=True)
+    file = UploadField(allow_empty_file=True)
     title = text(200, required=False, allow_blank=True, default="")
 
 
@@ -177,7 +183,8 @@ class CoverageQuerySerializer(StrictSerializer):
     """``?model=<id>&revision=<revision>`` (default: the model's latest revision)."""
 
     model = serializers.CharField()
-    revision = text(100, required=False)
+    # Empty is no revision (the API's query parameters allow empty values: an empty one is no filter).
+    revision = text(100, required=False, allow_blank=True, default="")
 
     def validate_model(self, value: str) -> int:
         if not value.isdigit() or not 1 <= int(value) < 2**63:

@@ -1,20 +1,23 @@
 """API views of audit reviews: each action maps its request to one service or selector call."""
 
+import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import FileResponse
+from django.http import FileResponse, HttpRequest
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.base import RegistryViewSet
 from api.errors import problem
+from api.filtering import REPEATED
 from api.governance.serializers import (
     AuditRequestSerializer,
     AuditReviewSerializer,
@@ -32,8 +35,17 @@ from governance import services
 from governance.filters import AuditReviewFilter
 from governance.models import AuditReview, Evidence
 from governance.selectors import coverage, recorded_revision, reviews_for_listing
+from inventory.filters import MAX_ID
 from inventory.models import AIModel
 from inventory.selectors import latest_revision
+
+logger = logging.getLogger(__name__)
+PROBLEM = {"$ref": "#/components/schemas/Problem"}  # added to the schema by api.schema.add_problem_responses
+
+
+def conflict(description: str) -> dict[tuple[int, str], OpenApiResponse]:
+    """A 409 answer (``core.conflicts.Conflict``) as problem+json."""
+    return {(409, "application/problem+json"): OpenApiResponse(PROBLEM, description=description)}
 
 
 class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
@@ -43,6 +55,15 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
     serializer_class = AuditReviewSerializer
     filterset_class = AuditReviewFilter
     capabilities = {"take": Capability.AUDIT, "decide": Capability.AUDIT}
+    upload_limit: EvidenceSizeLimit  # set for POST evidence (initialize_request)
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        """The upload limit goes in before anything reads the body: authenticating a session reads the
+        form already (Django's CSRF check looks for its token there), before the view would."""
+        wrapped = super().initialize_request(request, *args, **kwargs)
+        if self.action == "evidence" and request.method == "POST":
+            self.upload_limit = EvidenceSizeLimit.install(wrapped)
+        return wrapped
 
     def get_queryset(self) -> QuerySet[AuditReview]:
         return reviews_for_listing()
@@ -50,7 +71,10 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
     def _review_response(self, review: AuditReview, **extra: Any) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=review.pk)).data, **extra)
 
-    @extend_schema(request=AuditRequestSerializer, responses={201: AuditReviewSerializer})
+    @extend_schema(
+        request=AuditRequestSerializer,
+        responses={201: AuditReviewSerializer, **conflict("a review of this kind and pin waits for its decision")},
+    )
     def create(self, request: Request) -> Response:
         """Ask for a review; 409 while one of the same kind and pin waits for its decision."""
         wanted = AuditRequestSerializer(data=request.data)
@@ -59,13 +83,15 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
         body = self.get_serializer(self.get_queryset().get(pk=review.pk)).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": str(body["links"]["self"])})
 
-    @extend_schema(request=None, responses=AuditReviewSerializer)
+    @extend_schema(request=None, responses={200: AuditReviewSerializer, **conflict("the review is not requested")})
     @action(detail=True, methods=["post"])
     def take(self, request: Request, pk: str | None = None) -> Response:
         """Start on a requested review (not one you asked for yourself)."""
         return self._review_response(services.take_review(principal=self.principal, review=self.get_object()))
 
-    @extend_schema(request=DecisionSerializer, responses=AuditReviewSerializer)
+    @extend_schema(
+        request=DecisionSerializer, responses={200: AuditReviewSerializer, **conflict("the review is not in review")}
+    )
     @action(detail=True, methods=["post"])
     def decide(self, request: Request, pk: str | None = None) -> Response:
         """Approve, approve with conditions or reject a review in progress."""
@@ -74,7 +100,7 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
         review = services.decide_review(principal=self.principal, review=self.get_object(), **decision.validated_data)
         return self._review_response(review)
 
-    @extend_schema(request=None, responses=AuditReviewSerializer)
+    @extend_schema(request=None, responses={200: AuditReviewSerializer, **conflict("the review is decided or closed")})
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
         """Take back your own request before it is decided."""
@@ -83,20 +109,24 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
     @extend_schema(
         methods=["post"],
         request={"application/json": EvidenceLinkSerializer, "multipart/form-data": EvidenceFileSerializer},
-        responses={201: EvidenceSerializer, 413: OpenApiResponse(description="the file is too large")},
+        responses={
+            201: EvidenceSerializer,
+            (413, "application/problem+json"): OpenApiResponse(PROBLEM, description="the file is too large"),
+            **conflict("the review is decided or closed"),
+        },
     )
-    @extend_schema(methods=["get"], responses=EvidenceSerializer(many=True))
-    @action(detail=True, methods=["get", "post"], parser_classes=[JSONParser, MultiPartParser])
+    # Neither paged nor filtered: all of one review's evidence (the list's filters are not this route's).
+    @extend_schema(methods=["get"], responses=EvidenceSerializer(many=True), filters=False)
+    @action(detail=True, methods=["get", "post"], parser_classes=[JSONParser, MultiPartParser], pagination_class=None)
     def evidence(self, request: Request, pk: str | None = None) -> Response:
         """The review's evidence; add a link (JSON) or a file (multipart, at most AUDIT_EVIDENCE_MAX_BYTES)."""
         review = self.get_object()
         if request.method == "GET":
             return Response(EvidenceSerializer(review.evidence.all(), many=True, context={"request": request}).data)
-        limit = EvidenceSizeLimit.install(request)
         if request.content_type.startswith("multipart/"):
             upload = EvidenceFileSerializer(data=request.data)
-            if limit.exceeded:
-                return problem(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, limit.message())
+            if self.upload_limit.exceeded:
+                return problem(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, self.upload_limit.message())
             upload.is_valid(raise_exception=True)
             evidence = services.add_evidence_file(
                 principal=self.principal, review=review, upload=upload.validated_data["file"],
@@ -117,8 +147,15 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
         evidence = Evidence.objects.filter(review=self.get_object(), pk=int(evidence_id), kind="file").first()
         if evidence is None:
             raise NotFound("no such file in this review's evidence")
+        try:
+            opened = evidence.file.open("rb")
+        except FileNotFoundError:
+            logger.error(
+                "evidence %s of review %s: its file %s is missing from the storage", evidence.pk, pk, evidence.file
+            )
+            raise NotFound("the file of this evidence is missing from the storage") from None
         return FileResponse(
-            evidence.file.open("rb"),
+            opened,
             as_attachment=True,
             filename=evidence.file_name,
             content_type="application/octet-stream",  # never rendered by a browser as what it claims to be
@@ -126,7 +163,12 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("model", int, required=True, description="the model's id"),
+            OpenApiParameter(
+                "model",
+                {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                required=True,
+                description="the model's id",
+            ),
             OpenApiParameter("revision", str, description="a recorded revision (default: the latest one)"),
         ],
         responses=CoverageSerializer,
@@ -134,11 +176,14 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
     def coverage(self, request: Request) -> Response:
         """What the model's reviews say about a revision: each kind's status and the summary."""
+        repeated = {name: [REPEATED] for name, values in request.query_params.lists() if len(values) > 1}
+        if repeated:  # as the list filters refuse them: of several values, .dict() would quietly take the last
+            raise DRFValidationError(repeated)
         query = CoverageQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         model = AIModel.objects.filter(pk=query.validated_data["model"]).first()
         if model is None:
             raise ValidationError({"model": "no model with this id"})
-        wanted = query.validated_data.get("revision")
+        wanted = query.validated_data["revision"]
         revision = recorded_revision(model, wanted) if wanted else latest_revision(model)
         return Response(CoverageSerializer(coverage(model, revision)).data)
