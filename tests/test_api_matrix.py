@@ -1,12 +1,15 @@
 """Every API route and every role: allowed or denied as the roles say, built from Django's URL resolver."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, get_resolver
 from django.utils import timezone
 
+from core.access import principal_for_token
 from core.changelog import Actor
 from core.jobs import start_job
 from core.tokens import issue_token
+from governance import services as audits
 from inventory.models import AIModel, Deployment, License, Publisher, Revision
 from inventory.services import revisions
 from tests.inventory_helpers import model
@@ -16,6 +19,7 @@ pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 READ = {"viewer", "deployer", "editor", "auditor", "admin"}
 REGISTER = {"deployer", "editor", "admin"}
 EDIT = {"editor", "admin"}
+AUDIT = {"auditor", "admin"}
 ADMINISTER = {"admin"}
 
 # (route name, method) -> roles allowed. A route of the API missing here fails the test.
@@ -37,11 +41,30 @@ MATRIX = {
     ("deployment-list", "post"): REGISTER,
     ("deployment-detail", "get"): READ,
     ("deployment-retire", "post"): REGISTER,
+    ("audit-list", "get"): READ,
+    ("audit-list", "post"): READ,  # anyone who reads may ask for a review
+    ("audit-detail", "get"): READ,
+    ("audit-take", "post"): AUDIT,
+    ("audit-decide", "post"): AUDIT,
+    # The reviews below were asked for by someone else than the caller: withdrawing one is an admin's
+    # (the requester's own withdrawal and evidence are in tests/test_audits_api.py).
+    ("audit-withdraw", "post"): ADMINISTER,
+    ("audit-evidence", "get"): READ,
+    ("audit-evidence", "post"): AUDIT,
+    ("audit-evidence-file", "get"): READ,
+    ("audit-coverage", "get"): READ,
     ("change-list", "get"): READ,
     ("change-detail", "get"): READ,
     ("job-list", "get"): READ,
     ("job-detail", "get"): READ,
     ("job-worker-check", "post"): ADMINISTER,
+}
+
+# Bodies that pass validation, so an allowed role reaches the service and a denied one its refusal
+# (an empty body would be a 400 before the service's own check of who may do it).
+BODIES = {
+    ("audit-decide", "post"): {"decision": "approved"},
+    ("audit-evidence", "post"): {"url": "https://example.org/audit-report"},
 }
 
 
@@ -58,7 +81,8 @@ def test_every_route_of_the_api_is_in_the_matrix():
 
 
 @pytest.fixture
-def objects():
+def objects(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     target = model("Qwen/matrix-model", Publisher.objects.get(name="Qwen"))
     AIModel.objects.filter(pk=target.pk).update(team="ml")
     pinned, _ = revisions.add_revision(actor=Actor.system("test"), model=target, revision="a" * 40)
@@ -69,6 +93,18 @@ def objects():
     job = start_job(actor=Actor.system("test"), kind="worker_check")
     from core.models import ChangeLogEntry
 
+    # Reviews asked for (and one taken) by tokens other than the one each test calls with, so four eyes
+    # stands in no allowed role's way; one per kind, as one kind and pin has one open review at a time.
+    requester = principal_for_token(issue_token(actor=Actor.system("test"), name="asker", role="viewer").token)
+    colleague = principal_for_token(issue_token(actor=Actor.system("test"), name="colleague", role="auditor").token)
+    to_take = audits.request_review(principal=requester, model=target, kind="security")
+    to_decide = audits.take_review(
+        principal=colleague, review=audits.request_review(principal=requester, model=target, kind="license")
+    )
+    with_evidence = audits.request_review(principal=requester, model=target, kind="full")
+    evidence = audits.add_evidence_file(
+        principal=requester, review=with_evidence, upload=SimpleUploadedFile("report.txt", b"all good")
+    )
     return {
         "model": target.pk,
         "revision": Revision.objects.get(model=target).pk,
@@ -77,15 +113,22 @@ def objects():
         "deployment": deployment.pk,
         "change": ChangeLogEntry.objects.first().pk,
         "job": job.pk,
+        "audit": with_evidence.pk,
+        "audit-take": to_take.pk,
+        "audit-decide": to_decide.pk,
+        "audit-evidence-file": (with_evidence.pk, evidence.pk),
     }
 
 
-def url_for(name: str, objects: dict[str, int]) -> str:
+def url_for(name: str, objects: dict[str, object]) -> str:
     from django.urls import reverse
 
+    if name == "audit-coverage":
+        return f"{reverse(name)}?model={objects['model']}"
     if name.endswith("-list") or name == "api-root" or name == "job-worker-check":
         return reverse(name)
-    return reverse(name, args=[objects[name.split("-")[0]]])
+    key = objects.get(name, objects[name.split("-")[0]])
+    return reverse(name, args=key if isinstance(key, tuple) else [key])
 
 
 @pytest.mark.parametrize("role", ["anonymous", "viewer", "deployer", "editor", "auditor", "admin"])
@@ -94,7 +137,10 @@ def test_each_role_is_allowed_or_denied_on_every_route(client, objects, role):
     if role != "anonymous":
         headers["Authorization"] = f"Bearer {issue_token(actor=Actor.system('test'), name=role, role=role).secret}"
     for (name, method), allowed in MATRIX.items():
-        response = getattr(client, method)(url_for(name, objects), {}, content_type="application/json", headers=headers)
+        body = BODIES.get((name, method), {})
+        response = getattr(client, method)(
+            url_for(name, objects), body, content_type="application/json", headers=headers
+        )
         if role == "anonymous":
             assert response.status_code == 401, (name, method)
         elif role in allowed:
