@@ -84,4 +84,5 @@ def test_a_model_links_where_the_router_serves_it(api):
         "self": "http://testserver" + reverse("model-detail", args=[instance.pk]),
         "lineage": "http://testserver" + reverse("model-lineage", args=[instance.pk]),
         "revisions": "http://testserver" + reverse("revision-list") + f"?model={instance.pk}",
+        "audits": "http://testserver" + reverse("audit-list") + f"?model={instance.pk}",
     }

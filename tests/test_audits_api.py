@@ -582,6 +582,14 @@ def test_a_file_as_evidence_is_stored_with_its_digest_and_downloaded_as_it_was(c
     assert "scan report.pdf" in download["Content-Disposition"]
     assert b"".join(download.streaming_content) == content
     assert ChangeLogEntry.objects.filter(object_type="governance.evidence", action="create").count() == 1
+    viewer = token("another", Role.VIEWER)
+    asked_as_file = client.get(body["download"], headers={**viewer, "Accept": "application/octet-stream"})
+    assert asked_as_file.status_code == 200, "the type the schema gives is one a client may ask for"
+    assert b"".join(asked_as_file.streaming_content) == content
+    missing = client.get(
+        body["download"].replace(f"/{stored.pk}/", "/999999/"), headers={**viewer, "Accept": "application/octet-stream"}
+    )
+    assert (missing.status_code, missing["Content-Type"]) == (404, "application/problem+json")
 
 
 def test_a_file_larger_than_a_request_body_and_than_memory_uploads_is_taken(client, target, asker, media, settings):

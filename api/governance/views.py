@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.parsers import MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -46,6 +47,14 @@ PROBLEM = {"$ref": "#/components/schemas/Problem"}  # added to the schema by api
 def conflict(description: str) -> dict[tuple[int, str], OpenApiResponse]:
     """A 409 answer (``core.conflicts.Conflict``) as problem+json."""
     return {(409, "application/problem+json"): OpenApiResponse(PROBLEM, description=description)}
+
+
+class FileOrProblemRenderer(JSONRenderer):
+    """Lets a download be asked for as ``Accept: application/octet-stream`` (the file itself is a
+    FileResponse, which no renderer touches); an error on that route still answers problem+json."""
+
+    media_type = "application/octet-stream"
+    format = "bin"
 
 
 class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
@@ -141,7 +150,12 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
     @extend_schema(
         responses={(200, "application/octet-stream"): OpenApiResponse(bytes, description="the file as uploaded")}
     )
-    @action(detail=True, methods=["get"], url_path=r"evidence/(?P<evidence_id>[0-9]{1,18})/file")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"evidence/(?P<evidence_id>[0-9]{1,18})/file",
+        renderer_classes=[JSONRenderer, FileOrProblemRenderer],
+    )
     def evidence_file(self, request: Request, pk: str | None = None, evidence_id: str = "") -> FileResponse:
         """Download an uploaded file (always as an attachment of type application/octet-stream)."""
         evidence = Evidence.objects.filter(review=self.get_object(), pk=int(evidence_id), kind="file").first()
