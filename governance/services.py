@@ -121,15 +121,8 @@ def decide_review(
             model_id=current.model_id, kind=current.kind, revision_id=current.revision_id, state__in=DECISIONS
         ).exclude(pk=current.pk)
         for replaced in earlier.select_for_update():
-            _transition(
-                actor=principal.actor,
-                review=replaced,
-                action="supersede",
-                state=ReviewState.SUPERSEDED,
-                closed_at=now,
-                refresh=False,
-                message=f"replaced by the decision of review #{current.pk}",
-            )
+            why = f"replaced by the decision of review #{current.pk}"
+            _close(actor=principal.actor, review=replaced, state=ReviewState.SUPERSEDED, now=now, why=why)
         actor = principal.actor
         return _transition(
             actor=actor,
@@ -263,14 +256,7 @@ def expire_reviews(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             _lock_model(model_id)
             for review in lapsed.filter(model_id=model_id).select_for_update():
-                _transition(
-                    actor=GOVERNANCE,
-                    review=review,
-                    action="expire",
-                    state=ReviewState.EXPIRED,
-                    closed_at=now,
-                    refresh=False,
-                )
+                _close(actor=GOVERNANCE, review=review, state=ReviewState.EXPIRED, now=now)
                 expired += 1
             refresh_audit_status(model_id=model_id, now=now)
     return expired
@@ -294,14 +280,12 @@ def review_upstream_change(*, model_id: int, changes: dict[str, dict[str, object
             )
             if any(kind in SUPERSEDED_BY.get(name, set()) for name in changes):
                 for approval in reviews.filter(state__in=APPROVALS):
-                    _transition(
+                    _close(
                         actor=GOVERNANCE,
                         review=approval,
-                        action="supersede",
                         state=ReviewState.SUPERSEDED,
-                        closed_at=now,
-                        refresh=False,
-                        message=f"superseded by an upstream change: {', '.join(sorted(changes))}",
+                        now=now,
+                        why=f"superseded by an upstream change: {', '.join(sorted(changes))}",
                     )
             # An open review of the latest revision (or of every one) is the re-review already.
             covering_latest = Q(revision__isnull=True) | Q(revision=latest)
@@ -421,6 +405,15 @@ def _transition(
     if refresh:
         refresh_audit_status(model_id=review.model_id)
     return review
+
+
+def _close(*, actor: Actor, review: AuditReview, state: str, now: datetime, why: str = "") -> AuditReview:
+    """End ``review`` for good (expired, or superseded by a later decision or an upstream change);
+    the caller stores the model's status once it has closed all it closes."""
+    action = {ReviewState.EXPIRED: "expire", ReviewState.SUPERSEDED: "supersede"}[state]
+    return _transition(
+        actor=actor, review=review, action=action, state=state, closed_at=now, refresh=False, message=why
+    )
 
 
 def _publish(actor: Actor, review: AuditReview, *, before: str) -> None:
