@@ -11,6 +11,8 @@ import requests
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 
 from tests.support.fake_hub import FakeHub
 from tests.support.processes import Service, start_web, start_worker
@@ -23,6 +25,18 @@ def test_database_url() -> str:
         return f"sqlite:///{settings['NAME']}"
     credentials = settings["USER"] + (f":{settings['PASSWORD']}" if settings["PASSWORD"] else "")
     return f"postgres://{credentials}@{settings['HOST']}:{settings['PORT'] or 5432}/{settings['NAME']}"
+
+
+@receiver(connection_created)
+def let_workers_yield_to_the_flush(connection: Any, **kwargs: Any) -> None:
+    """A transactional test ends by emptying every table (TRUNCATE), while the suite's real worker
+    may still be delivering that test's events, touching tables the TRUNCATE has locked already: a
+    deadlock between the two, which PostgreSQL breaks by failing whichever waited a deadlock_timeout
+    first. The tests' own sessions wait longer before they check, so the worker's delivery is the
+    one refused (and retried, as every failed delivery is), never the test's teardown."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET deadlock_timeout = '10s'")
 
 
 # Short delays for refreshes, in this process and in the workers the tests start.
