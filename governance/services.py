@@ -296,7 +296,7 @@ def review_upstream_change(*, model_id: int, changes: dict[str, dict[str, object
                     review=waiting,
                     action="note",
                     state=waiting.state,
-                    upstream_changes={**waiting.upstream_changes, **changes},
+                    upstream_changes=_merged_changes(waiting.upstream_changes, changes),
                     note=f"{waiting.note}\n{note}".strip(),
                     refresh=False,
                 )
@@ -407,9 +407,23 @@ def _transition(
     return review
 
 
+def _merged_changes(
+    known: dict[str, dict[str, object]], new: dict[str, dict[str, object]]
+) -> dict[str, dict[str, object]]:
+    """A review's upstream changes with ``new`` ones added: a fact changed again keeps its first
+    ``before`` (what the last decision saw) and takes the latest ``after``."""
+    merged = {**known, **new}
+    for name in known.keys() & new.keys():
+        merged[name] = {"before": known[name].get("before"), "after": new[name].get("after")}
+    return merged
+
+
 def _close(*, actor: Actor, review: AuditReview, state: str, now: datetime, why: str = "") -> AuditReview:
     """End ``review`` for good (expired, or superseded by a later decision or an upstream change);
-    the caller stores the model's status once it has closed all it closes."""
+    the caller stores the model's status once it has closed all it closes. An approval that has run
+    out already, before the schedule stored it, is closed as expired: it lapsed before it was replaced."""
+    if state == ReviewState.SUPERSEDED and state_of(review, now) == ReviewState.EXPIRED:
+        state, why = ReviewState.EXPIRED, f"it had expired at {review.expires_at.isoformat()}"
     action = {ReviewState.EXPIRED: "expire", ReviewState.SUPERSEDED: "supersede"}[state]
     return _transition(
         actor=actor, review=review, action=action, state=state, closed_at=now, refresh=False, message=why

@@ -472,3 +472,30 @@ def test_a_request_pinned_to_an_old_revision_does_not_stand_in_for_the_re_review
     assert security_re_review.revision is None, "it follows the unpinned security approval"
     assert fresh(waiting_on_old).upstream_changes == {}, "a review of the old revision is not the re-review"
     assert AuditReview.objects.get(kind="license", follows__isnull=False).revision == latest
+
+
+def test_an_approval_that_ran_out_before_an_upstream_change_is_closed_as_expired(hub, engineer, auditor):
+    hub.add(model_json("acme/lapsed", license="apache-2.0"))
+    register_model(actor=ACTOR, source="huggingface", upstream_id="acme/lapsed")
+    lapsed_model = refreshed("acme/lapsed")
+    approval = decided(services.request_review(principal=engineer, model=lapsed_model, kind="license"), auditor)
+    AuditReview.objects.filter(pk=approval.pk).update(expires_at=timezone.now() - timedelta(minutes=5))
+
+    hub.add(model_json("acme/lapsed", version=2, license="mit"))
+    refreshed("acme/lapsed")
+
+    assert fresh(approval).state == "expired", "it ran out before the change could supersede it"
+    assert status_of(lapsed_model) == "expired", "a re-review does not hide the expiry"
+
+
+def test_a_fact_changed_twice_keeps_what_the_last_decision_saw(hub, engineer, auditor):
+    hub.add(model_json("acme/twice", license="apache-2.0"))
+    register_model(actor=ACTOR, source="huggingface", upstream_id="acme/twice")
+    twice = refreshed("acme/twice")
+    decided(services.request_review(principal=engineer, model=twice, kind="license"), auditor)
+    for version, license_id in ((2, "mit"), (3, "llama3.1")):
+        hub.add(model_json("acme/twice", version=version, license=license_id))
+        refreshed("acme/twice")
+
+    [re_review] = AuditReview.objects.filter(state=ReviewState.REQUESTED)
+    assert re_review.upstream_changes["license"] == {"before": ["apache-2.0", ""], "after": ["llama3.1", ""]}
