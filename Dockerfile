@@ -7,6 +7,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 COPY requirements.txt /tmp/requirements.txt
 RUN /opt/venv/bin/pip install -r /tmp/requirements.txt
+# The project itself: the pipeline CLI (`mpr`), the one package pyproject.toml installs.
+COPY pyproject.toml /tmp/project/pyproject.toml
+COPY cli /tmp/project/cli
+RUN /opt/venv/bin/pip install --no-deps /tmp/project && rm -rf /tmp/project
 
 FROM python:3.11-slim-bookworm AS runtime
 ENV PATH=/opt/venv/bin:$PATH \

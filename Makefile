@@ -6,14 +6,17 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: run test lint bench
 
-$(BIN)/.runtime-installed: requirements.txt
+# Each also installs the project itself (editable: the CLI, `mpr`, on the venv's PATH; see pyproject.toml).
+$(BIN)/.runtime-installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-$(BIN)/.dev-installed: requirements.txt requirements-dev.txt
+$(BIN)/.dev-installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(BIN)/.runtime-installed $@
 
 run: $(BIN)/.runtime-installed
