@@ -372,7 +372,7 @@ class ArtifactAdmin(ReadOnlyAdmin):
 
     list_display = ["path", "revision", "format", "pickle_based", "size", "sha256"]
     list_filter = ["format", "pickle_based"]
-    search_fields = ["path", "sha256"]
+    search_fields = ["path", "sha256", "blob_id"]
 
 
 @admin.register(Deployment)

@@ -135,13 +135,13 @@ class RevisionFilter(django_filters.FilterSet):
 
 
 class ArtifactFilter(django_filters.FilterSet):
-    """Files by digest, serialization format and whether loading them can run code."""
+    """Files by digest (sha256, git blob id), serialization format and whether loading them can run code."""
 
     pickle_based = StrictBooleanFilter()
 
     class Meta:
         model = Artifact
-        fields = ["sha256", "format", "pickle_based"]
+        fields = ["sha256", "blob_id", "format", "pickle_based"]
 
 
 class DeploymentFilter(django_filters.FilterSet):

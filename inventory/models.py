@@ -6,6 +6,7 @@ from django.db.models.functions import Lower
 
 from inventory.validators import (
     validate_country_code,
+    validate_git_blob_id,
     validate_license_key,
     validate_obligations,
     validate_tags,
@@ -339,12 +340,18 @@ class Revision(models.Model):
 
 
 class Artifact(models.Model):
-    """A file of a revision, with its digest and whether loading it can run code."""
+    """A file of a revision, with its digests and whether loading it can run code.
+
+    ``sha256`` is the content's digest, which the hub reports for files kept in Git LFS only;
+    ``blob_id`` is the git blob id the hub reports for every file (for an LFS file: of its pointer
+    file, so its content is identified by ``sha256``). Either is empty when not known.
+    """
 
     revision = models.ForeignKey(Revision, on_delete=models.CASCADE, related_name="artifacts")
     path = models.CharField(max_length=500)
     size = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    blob_id = models.CharField(max_length=40, blank=True, validators=[validate_git_blob_id])
     format = models.CharField(max_length=16, choices=ArtifactFormat.choices)
     pickle_based = models.BooleanField()
 
@@ -356,12 +363,18 @@ class Artifact(models.Model):
             models.CheckConstraint(
                 condition=Q(sha256="") | Q(sha256__regex=r"^[0-9a-f]{64}$"), name="artifact_sha256_hex"
             ),
+            models.CheckConstraint(
+                condition=Q(blob_id="") | Q(blob_id__regex=r"^[0-9a-f]{40}$"), name="artifact_blob_id_hex"
+            ),
             models.CheckConstraint(condition=Q(size__gte=0), name="artifact_size_positive"),
             models.CheckConstraint(
                 condition=Q(pickle_based=Q(format__in=PICKLE_BASED_FORMATS)), name="artifact_pickle_flag_matches_format"
             ),
         ]
-        indexes = [models.Index(fields=["sha256"], name="artifact_sha256_idx")]
+        indexes = [
+            models.Index(fields=["sha256"], name="artifact_sha256_idx"),
+            models.Index(fields=["blob_id"], name="artifact_blob_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.path

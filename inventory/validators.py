@@ -52,6 +52,12 @@ def validate_commit_sha(value: str) -> None:
         raise ValidationError(f"{value!r} is not a 40-character hexadecimal commit sha")
 
 
+def validate_git_blob_id(value: str) -> None:
+    """A git blob id (the sha1 of ``blob <size>\\0<content>``): 40 lowercase hexadecimal digits."""
+    if value and not _SHA1.fullmatch(value):
+        raise ValidationError(f"{value!r} is not a git blob id (40 lowercase hexadecimal digits)")
+
+
 _OBLIGATION_TYPES: dict[str, type] = {
     "attribution": str,
     "user_threshold": int,

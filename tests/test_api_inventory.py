@@ -133,6 +133,23 @@ def test_artifacts_are_found_by_digest(api):
     assert [(item["model"], item["revision"], item["path"], item["pickle_based"]) for item in found] == [
         ("huggingface:org/m", SHA, "w.bin", True)
     ]
+    assert found[0]["blob_id"] is None, "no blob id recorded: null, not an empty string"
+
+
+def test_artifacts_are_found_by_git_blob_id_and_show_it(api):
+    target = model("org/m", publisher("org", "US"))
+    files = [FileRecord("config.json", 3, blob_id="d" * 40), FileRecord("w.safetensors", 9, "c" * 64, "e" * 40)]
+    revisions.add_revision(actor=ACTOR, model=target, revision=SHA, artifacts=files)
+
+    found = api.get(f"/api/v1/artifacts/?blob_id={'d' * 40}").json()["results"]
+    listed = api.get(f"/api/v1/revisions/?model={target.pk}").json()["results"][0]["artifacts"]
+
+    assert [(item["path"], item["sha256"], item["blob_id"]) for item in found] == [("config.json", "", "d" * 40)]
+    assert [(item["path"], item["blob_id"]) for item in listed] == [
+        ("config.json", "d" * 40),
+        ("w.safetensors", "e" * 40),
+    ]
+    assert api.get(f"/api/v1/artifacts/?blob_id={'f' * 40}").json()["count"] == 0
 
 
 def test_models_filter_by_origin_publisher_country_license_and_text(api):

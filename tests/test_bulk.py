@@ -1,5 +1,7 @@
 """The bulk path writes what registering one model at a time writes, in one transaction."""
 
+import dataclasses
+import hashlib
 from collections import Counter
 from typing import Any
 
@@ -10,9 +12,11 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import ChangeLogEntry, DomainEvent
 from inventory.demo import demo_entries
+from inventory.hashing import git_blob_id
 from inventory.models import AIModel, Artifact, License, LineageEdge, OriginCountry, Publisher, Revision
 from inventory.services.bulk import ModelEntry, register_many
 from inventory.services.lineage import EdgeRef
+from inventory.sources.base import FileRecord
 from tests.inventory_helpers import ACTOR
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
@@ -110,6 +114,8 @@ def outcome() -> dict[str, Counter]:
             *LineageEdge.objects.values_list("child__upstream_id", "parent__upstream_id", "parent_upstream_id",
                                              "relation", "origin"),
             *Revision.objects.values_list("model__upstream_id", "revision"),
+            *Artifact.objects.values_list("revision__model__upstream_id", "path", "size", "sha256", "blob_id",
+                                          "format", "pickle_based"),
             *Publisher.objects.values_list("name", "country"),
         ]
     )  # fmt: skip
@@ -135,6 +141,27 @@ def test_the_demo_in_bulk_writes_what_one_model_at_a_time_writes(catalogue):
     for part in ("rows", "change log", "events"):
         assert bulk[part] == one_by_one[part], part
     assert sum(bulk["events"].values()) > len(entries)
+
+
+def test_files_with_digests_in_bulk_are_the_rows_one_model_at_a_time_writes(catalogue):
+    def with_files(entry: ModelEntry) -> ModelEntry:
+        digest = hashlib.sha256(entry.upstream_id.encode()).hexdigest()
+        files = [
+            FileRecord("config.json", 120, blob_id=git_blob_id(entry.upstream_id.encode())),
+            FileRecord("model.safetensors", 4_000, digest, git_blob_id(digest.encode())),
+            FileRecord("README.md"),  # nothing known but its path
+        ]
+        return dataclasses.replace(entry, artifacts=files) if entry.revisions else entry
+
+    entries = [with_files(entry) for entry in demo_entries()]
+    assert any(entry.artifacts for entry in entries)
+
+    bulk = run(lambda: register_many(actor=ACTOR, entries=entries))
+    one_by_one = run(lambda: [register_many(actor=ACTOR, entries=[entry]) for entry in parents_first(entries)])
+
+    for part in ("rows", "change log", "events"):
+        assert bulk[part] == one_by_one[part], part
+    assert any("blob_id" in key and "'config.json'" in key for key in bulk["events"]), "in the event's artifacts"
 
 
 def test_registering_again_changes_nothing(catalogue):

@@ -4,7 +4,15 @@ import pytest
 
 from inventory.sources.base import NotFound, PermanentError, RateLimited, TransientError
 from inventory.sources.huggingface import HuggingFaceSource
-from tests.support.fake_hub import Reply, commit_sha, model_json
+from tests.support.fake_hub import (
+    Reply,
+    commit_sha,
+    git_blob_id,
+    lfs_pointer,
+    lfs_sha256,
+    model_json,
+    small_file_content,
+)
 
 pytestmark = pytest.mark.smoke
 
@@ -50,11 +58,14 @@ def test_a_model_is_normalized_from_the_hubs_answer(hub):
     assert record.languages == ("en", "zh")
     assert record.eval_results == ({"task": "text-generation", "dataset": "MMLU", "metric": "accuracy", "value": 71.2},)
     files = {file.path: file for file in record.files}
-    assert files["config.json"].sha256 == ""
-    assert files["config.json"].size == 1234
+    config = small_file_content("acme/child-7b", 1, "config.json")
+    assert files["config.json"].sha256 == "", "the hub gives no sha256 for a file outside LFS"
+    assert files["config.json"].size == len(config)
+    assert files["config.json"].blob_id == git_blob_id(config)
     weights = files["pytorch_model.bin"]
-    assert len(weights.sha256) == 64
+    assert weights.sha256 == lfs_sha256("acme/child-7b", 1, "pytorch_model.bin")
     assert weights.size == 4_000_000_000
+    assert weights.blob_id == git_blob_id(lfs_pointer(weights.sha256, weights.size)), "of the LFS pointer file"
     assert record.security.done is True
     assert record.security.files_with_issues == ({"path": "pytorch_model.bin", "level": "unsafe"},)
     assert hub.requests == ["acme/child-7b"], "one request, to the model-info API, and nothing else"

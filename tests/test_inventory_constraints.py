@@ -94,6 +94,8 @@ def test_artifact_and_edge_enumerations_and_shapes_are_refused():
     refused(lambda: Artifact.objects.create(path="a", **{**artifact, "format": "zip"}))
     refused(lambda: Artifact.objects.create(path="b", **{**artifact, "format": "pickle", "pickle_based": False}))
     refused(lambda: Artifact.objects.create(path="c", sha256="XYZ", **artifact))
+    refused(lambda: Artifact.objects.create(path="d", blob_id="A" * 40, **artifact))  # git blob ids are lowercase
+    refused(lambda: Artifact.objects.create(path="e", blob_id="a" * 39, **artifact))
     edge = {"child": revision.model, "parent_source": "huggingface", "parent_upstream_id": "a/b", "origin": "manual"}
     refused(lambda: LineageEdge.objects.create(relation="cousin", **edge))
     refused(lambda: LineageEdge.objects.create(**{**edge, "relation": "merge", "origin": "rumour"}))

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from core.access import Principal
 from core.changelog import Actor
@@ -181,6 +182,21 @@ def test_revisions_record_artifact_formats_and_are_idempotent():
         "scaler.pkl",
     }
     assert pinned.artifacts.get(path="model-00001.safetensors").sha256 == "a" * 64
+
+
+def test_an_artifacts_blob_id_is_kept_lowercased_and_one_that_is_no_git_blob_id_is_refused_by_path():
+    target = model("org/m", publisher("org", "US"))
+    pinned, _ = revisions.add_revision(
+        actor=ACTOR, model=target, revision=SHA, artifacts=[FileRecord("config.json", 2, blob_id="AB" * 20)]
+    )
+    assert pinned.artifacts.get().blob_id == "ab" * 20
+
+    with pytest.raises(ValidationError) as refused, transaction.atomic():
+        revisions.add_revision(
+            actor=ACTOR, model=target, revision="1" * 40, artifacts=[FileRecord("tokenizer.json", 2, blob_id="xyz")]
+        )
+    assert list(refused.value.message_dict) == ["artifacts.tokenizer.json"]
+    assert not Revision.objects.filter(revision="1" * 40).exists()
 
 
 def test_deployments_are_refreshed_not_duplicated_and_can_be_retired():

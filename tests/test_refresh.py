@@ -5,14 +5,23 @@ import pytest
 from django.test import override_settings
 
 from core.models import ChangeLogEntry
-from inventory.models import AIModel, LineageEdge, ModelAlias, Revision
+from inventory.hashing import file_digests
+from inventory.models import AIModel, Artifact, LineageEdge, ModelAlias, Revision
 from inventory.refresh.fetch import backoff_seconds
 from inventory.refresh.runner import RefreshRun
 from inventory.selectors import effective_origin, find_model
 from inventory.services.ai_models import register_model
 from inventory.services.upstream import UPSTREAM_CHANGE
 from tests.inventory_helpers import ACTOR
-from tests.support.fake_hub import Reply, commit_sha, model_json
+from tests.support.fake_hub import (
+    Reply,
+    commit_sha,
+    git_blob_id,
+    lfs_pointer,
+    lfs_sha256,
+    model_json,
+    small_file_content,
+)
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
@@ -439,6 +448,52 @@ def test_a_revision_recorded_without_files_gets_them_from_the_hub(hub):
 
     assert sorted(pinned.artifacts.values_list("path", flat=True)) == ["config.json", "model.safetensors"]
     assert Revision.objects.filter(model=model).count() == 1
+
+
+def test_every_file_is_recorded_with_its_blob_id_and_an_lfs_file_with_its_sha256_too(hub, tmp_path):
+    hub.add(model_json("acme/folder", files=["config.json", "tokenizer.json", "model.safetensors"]))
+    model = registered("acme/folder")
+
+    refresh(model)
+
+    artifacts = {row.path: row for row in Artifact.objects.filter(revision__model=model)}
+    assert sorted(artifacts) == ["config.json", "model.safetensors", "tokenizer.json"]
+    for path in ("config.json", "tokenizer.json"):
+        local = tmp_path / path  # the file as a pipeline has it in its model folder
+        local.write_bytes(small_file_content("acme/folder", 1, path))
+        _, blob_id = file_digests(local)
+        small = artifacts[path]
+        assert (small.sha256, small.blob_id, small.size) == ("", blob_id, local.stat().st_size), path
+    weights = artifacts["model.safetensors"]
+    assert weights.sha256 == lfs_sha256("acme/folder", 1, "model.safetensors")
+    assert weights.blob_id == git_blob_id(lfs_pointer(weights.sha256, weights.size)), "the LFS pointer's blob id"
+    created = ChangeLogEntry.objects.get(object_type="inventory.artifact", object_id=str(artifacts["config.json"].pk))
+    assert created.after["blob_id"] == artifacts["config.json"].blob_id
+
+
+def test_files_recorded_without_blob_ids_get_the_hubs_and_nothing_else_changes(hub):
+    hub.add(model_json("acme/older", files=["config.json", "model.safetensors"]))
+    model = registered("acme/older")
+    refresh(model)
+    files = Artifact.objects.filter(revision__model=model)
+    given = dict(files.values_list("path", "blob_id"))
+    recorded = dict(files.values_list("path", "sha256"))
+    # As recorded before the registry kept blob ids: none on the files, none in the snapshot.
+    files.update(blob_id="")
+    snapshot = fresh(model).upstream_snapshot
+    snapshot["files"] = [{key: value for key, value in file.items() if key != "blob_id"} for file in snapshot["files"]]
+    AIModel.objects.filter(pk=model.pk).update(upstream_snapshot=snapshot)
+
+    refresh(model)
+
+    assert dict(files.values_list("path", "blob_id")) == given
+    assert dict(files.values_list("path", "sha256")) == recorded
+    filled = ChangeLogEntry.objects.filter(object_type="inventory.artifact", action="update")
+    assert sorted((entry.before["blob_id"], entry.after["blob_id"]) for entry in filled) == sorted(
+        ("", blob_id) for blob_id in given.values()
+    )
+    assert {entry.message for entry in filled} == {"the hub's blob id"}
+    assert upstream_changes(model) == [], "no fact governance acts on changed"
 
 
 def test_a_curators_edge_to_the_same_parent_is_left_as_it_is(hub):

@@ -247,12 +247,20 @@ class ModelChangeSerializer(StrictSerializer):
     team = text(100, required=False, allow_blank=True)
 
 
+BLOB_ID_HELP = (
+    "the git blob id the hub gives for the file (sha1 of `blob <size>\\0<content>`); for a file in Git LFS, "
+    "of its pointer file, and `sha256` identifies its content; null when not known"
+)
+
+
 class ArtifactSerializer(serializers.ModelSerializer):
-    """A file of a revision: its size and digest when known, its format, whether loading it can run code."""
+    """A file of a revision: its size and digests when known, its format, whether loading it can run code."""
+
+    blob_id = NullWhenBlank(help_text=BLOB_ID_HELP)
 
     class Meta:
         model = Artifact
-        fields = ["path", "size", "sha256", "format", "pickle_based"]
+        fields = ["path", "size", "sha256", "blob_id", "format", "pickle_based"]
         read_only_fields = fields
 
 
@@ -280,9 +288,11 @@ class OnRevisionSerializer(serializers.ModelSerializer):
 class ArtifactLocationSerializer(OnRevisionSerializer):
     """A file and where it is: which model and revision carry it."""
 
+    blob_id = NullWhenBlank(help_text=BLOB_ID_HELP)
+
     class Meta:
         model = Artifact
-        fields = ["model_id", "model", "revision", "path", "size", "sha256", "format", "pickle_based"]
+        fields = ["model_id", "model", "revision", "path", "size", "sha256", "blob_id", "format", "pickle_based"]
         read_only_fields = fields
 
 

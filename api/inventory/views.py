@@ -145,7 +145,7 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Registry
 
 
 class ArtifactViewSet(mixins.ListModelMixin, RegistryViewSet):
-    """Which models and revisions carry a file: ``?sha256=``."""
+    """Which models and revisions carry a file: ``?sha256=`` or ``?blob_id=``."""
 
     serializer_class = ArtifactLocationSerializer
     filterset_class = ArtifactFilter

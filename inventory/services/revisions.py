@@ -69,7 +69,8 @@ def add_revision(
 
 def add_revisions(*, actor: Actor, wanted: Sequence[RevisionInput]) -> list[tuple[Revision, bool]]:
     """``add_revision`` for many revisions at once, in a fixed number of queries. A revision
-    recorded before gets the files it lacks."""
+    recorded before gets the files it lacks, and the blob ids its recorded files lack (files
+    recorded before blob ids were)."""
     keyed = [((item.model.pk, _revision_id(item)), item) for item in wanted]
     with transaction.atomic(savepoint=False):
         candidates = Revision.objects.filter(
@@ -83,9 +84,19 @@ def add_revisions(*, actor: Actor, wanted: Sequence[RevisionInput]) -> list[tupl
         rows = [row for row, _ in new.values()]
         Revision.objects.bulk_create(rows)
         files = [_artifact(row, artifact) for row, item in new.values() for artifact in item.artifacts]
-        files += _missing_files(recorded, keyed)
+        missing, filled = _missing_files(recorded, keyed)
+        files += missing
         Artifact.objects.bulk_create(files)
-        changelog.record_many(changelog.creations(actor=actor, instances=[*rows, *files]))
+        Artifact.objects.bulk_update([file for file, _ in filled], ["blob_id"])
+        changelog.record_many(
+            [
+                *changelog.creations(actor=actor, instances=[*rows, *files]),
+                *(
+                    changelog.update(actor=actor, instance=file, before=before, message="the hub's blob id")
+                    for file, before in filled
+                ),
+            ]
+        )
         files_of: dict[int, list[Artifact]] = defaultdict(list)
         for file in files:
             files_of[id(file.revision)].append(file)
@@ -99,6 +110,7 @@ def _added(revision: Revision, files: Sequence[Artifact]) -> RevisionAdded:
             "path": file.path,
             "size": file.size,
             "sha256": file.sha256,
+            "blob_id": file.blob_id,
             "format": file.format,
             "pickle_based": file.pickle_based,
         }
@@ -109,19 +121,27 @@ def _added(revision: Revision, files: Sequence[Artifact]) -> RevisionAdded:
 
 def _missing_files(
     recorded: dict[tuple[int, str], Revision], keyed: list[tuple[tuple[int, str], RevisionInput]]
-) -> list[Artifact]:
+) -> tuple[list[Artifact], list[tuple[Artifact, dict[str, Any]]]]:
     """Files of revisions recorded before without them (a client named the sha; a hub lists its
-    files later): the ones not recorded yet. Recorded files are never changed."""
+    files later): the ones not recorded yet; and recorded files without a blob id that the input
+    gives one, with their snapshots before (to fill in). Nothing else of a recorded file changes."""
     known = [(recorded[key], item) for key, item in keyed if key in recorded and item.artifacts]
     if not known:
-        return []
-    have = set(Artifact.objects.filter(revision__in=[row for row, _ in known]).values_list("revision_id", "path"))
-    return [
-        _artifact(row, artifact)
-        for row, item in known
-        for artifact in item.artifacts
-        if (row.pk, artifact.path) not in have
-    ]
+        return [], []
+    have = {
+        (file.revision_id, file.path): file for file in Artifact.objects.filter(revision__in=[row for row, _ in known])
+    }
+    missing, filled = [], []
+    for row, item in known:
+        for artifact in item.artifacts:
+            file = have.get((row.pk, artifact.path))
+            if file is None:
+                missing.append(_artifact(row, artifact))
+            elif not file.blob_id and artifact.blob_id:
+                before = changelog.snapshot(file)
+                file.blob_id = _artifact(row, artifact).blob_id  # validated as a new file's would be
+                filled.append((file, before))
+    return missing, filled
 
 
 def _revision(item: RevisionInput, revision: str) -> Revision:
@@ -153,6 +173,7 @@ def _artifact(revision: Revision, artifact: FileRecord) -> Artifact:
         path=artifact.path,
         size=artifact.size,
         sha256=artifact.sha256.lower(),
+        blob_id=artifact.blob_id.lower(),
         format=file_format,
         pickle_based=file_format in PICKLE_BASED_FORMATS,
     )

@@ -48,11 +48,13 @@ class BaseModelRef:
 
 @dataclass(frozen=True)
 class FileRecord:
-    """A file of a revision, as a hub lists it or a client reports it."""
+    """A file of a revision, as a hub lists it or a client reports it: ``sha256`` of the content
+    (a hub gives it for LFS files only), ``blob_id`` the git blob id (for an LFS file, of its pointer)."""
 
     path: str
     size: int | None = None
     sha256: str = ""
+    blob_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,7 @@ def normalize(info: ModelInfo) -> UpstreamRecord:
                 path=sibling.rfilename,
                 size=sibling.lfs.size if sibling.lfs else sibling.size,
                 sha256=sibling.lfs.sha256 if sibling.lfs else "",
+                blob_id=sibling.blob_id or "",
             )
             for sibling in info.siblings or ()
         ),

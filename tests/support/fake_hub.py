@@ -115,17 +115,44 @@ def model_json(
     return body
 
 
+SMALL_FILES = (".json", ".md", ".txt", ".gitattributes")  # kept in git; every other file in Git LFS
+LFS_SIZE = 4_000_000_000
+
+
+def small_file_content(upstream_id: str, version: int, path: str) -> bytes:
+    """The content the hub has for a small (non-LFS) file of a model version: its ``size`` and its
+    ``blobId`` (the git blob id, as ``git hash-object`` gives) are those of these bytes, so a test
+    can write the file and hash it as a pipeline would."""
+    return json.dumps({"model": upstream_id, "version": version, "file": path}, indent=2).encode() + b"\n"
+
+
+def lfs_sha256(upstream_id: str, version: int, path: str) -> str:
+    """The sha256 the hub gives for an LFS file of a model version (of no content a test holds)."""
+    return hashlib.sha256(f"{upstream_id}@{version}/{path}".encode()).hexdigest()
+
+
+def lfs_pointer(sha256: str, size: int) -> bytes:
+    """The pointer file git keeps for an LFS file: the hub's ``blobId`` of an LFS file is its blob id."""
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+
+
+def git_blob_id(content: bytes) -> str:
+    """sha1 of ``blob <size>\\0<content>``: the id git gives a file's content (written out here so the
+    fake does not lean on the registry's own code)."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
 def _sibling(upstream_id: str, version: int, path: str) -> dict[str, Any]:
-    digest = hashlib.sha256(f"{upstream_id}@{version}/{path}".encode()).hexdigest()
-    blob_id = hashlib.sha1(digest.encode()).hexdigest()
-    if path.endswith((".json", ".md", ".txt", ".gitattributes")):
-        return {"rfilename": path, "blobId": blob_id, "size": 1234}
-    size = 4_000_000_000
+    if path.endswith(SMALL_FILES):
+        content = small_file_content(upstream_id, version, path)
+        return {"rfilename": path, "blobId": git_blob_id(content), "size": len(content)}
+    digest = lfs_sha256(upstream_id, version, path)
+    pointer = lfs_pointer(digest, LFS_SIZE)
     return {
         "rfilename": path,
-        "blobId": blob_id,
-        "size": size,
-        "lfs": {"sha256": digest, "size": size, "pointerSize": 135},
+        "blobId": git_blob_id(pointer),
+        "size": LFS_SIZE,
+        "lfs": {"sha256": digest, "size": LFS_SIZE, "pointerSize": len(pointer)},
     }
 
 
