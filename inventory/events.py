@@ -48,7 +48,7 @@ class UpstreamChanged(Event):
 @event_kind
 @dataclass(frozen=True)
 class RevisionAdded(Event):
-    """A revision of a model was recorded, with its files (path, size, sha256, format, pickle_based)."""
+    """A revision of a model was recorded, with its files (path, size, sha256, blob_id, format, pickle_based)."""
 
     kind = "inventory.revision_added"
     model_id: int
