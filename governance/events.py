@@ -18,3 +18,13 @@ class ReviewChanged(Event):
     kind_of_review: str
     before: str
     after: str
+
+
+@event_kind
+@dataclass(frozen=True)
+class PolicyChanged(Event):
+    """A policy was created or edited (``version`` is its new version): its violations are due."""
+
+    kind = "governance.policy_changed"
+    policy_id: int
+    version: int

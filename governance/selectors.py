@@ -100,15 +100,25 @@ def counting_reviews(model: AIModel, revision: Revision | None) -> list[AuditRev
     )
 
 
-def coverage(model: AIModel, revision: Revision | None, now: datetime | None = None) -> Coverage:
+def coverage(
+    model: AIModel,
+    revision: Revision | None,
+    now: datetime | None = None,
+    reviews: list[AuditReview] | None = None,
+) -> Coverage:
     """Each kind's status for ``revision`` and the model's summary: the most severe of them, or
     unaudited when no kind has a review.
 
+    ``reviews``, when given, are the model's reviews newest first (prefetched for many models).
     A kind's status is that of its newest decision, or pending while a review of it is open, when
     that is more severe: an open request hides an approval, never a rejection or an expiry.
     """
     now = now or timezone.now()
-    reviews = counting_reviews(model, revision)
+    if reviews is None:
+        reviews = counting_reviews(model, revision)
+    else:  # the model's reviews loaded already (newest first): those that cover the revision and count
+        covered = {None, revision.pk if revision else None}
+        reviews = [review for review in reviews if review.revision_id in covered and review.state not in NOT_COUNTING]
     kinds = []
     for kind in ReviewKind:
         counting = [review for review in reviews if review.kind in COUNTS_FOR[kind]]

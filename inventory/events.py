@@ -81,6 +81,17 @@ class PublisherCountryChanged(Event):
     after: str
 
 
+@event_kind
+@dataclass(frozen=True)
+class LicenseTermsChanged(Event):
+    """A catalogue license's category or commercial use changed (every model declaring it reads
+    the new terms): each changed field with before / after."""
+
+    kind = "inventory.license_terms_changed"
+    license_id: int
+    changes: dict[str, dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class _DeploymentEvent(Event):
     """What every deployment event tells about the deployment."""

@@ -321,6 +321,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.expire_reviews",
         "schedule": AUDIT_EXPIRE_EVERY_SECONDS,
     },
+    "sweep-violations": {
+        "task": "governance.sweep_violations",
+        "schedule": env_float("VIOLATION_SWEEP_EVERY_SECONDS", 3600.0, minimum=1.0),
+    },
     "purge-finished-outbox-messages": {
         "task": "core.purge_outbox",
         "schedule": env_float("OUTBOX_PURGE_EVERY_SECONDS", 3600.0, minimum=1.0),

@@ -4,9 +4,11 @@ from typing import TypedDict
 
 from django.db import transaction
 
+from core import changelog, events
 from core.changelog import Actor
+from inventory.events import LicenseTermsChanged
 from inventory.models import License, LicenseAlias
-from inventory.services._common import create_validated, delete_logged, update_validated
+from inventory.services._common import create_validated, delete_logged, field_changes, update_validated
 
 
 class LicenseChanges(TypedDict, total=False):
@@ -36,11 +38,16 @@ def create_license(
 
 
 def update_license(*, actor: Actor, license_: License, changes: LicenseChanges) -> License:
-    """Change a license's terms (its key is its identity and stays)."""
+    """Change a license's terms (its key is its identity and stays); a change of what governance
+    reads (category, commercial use) is published."""
     with transaction.atomic():
-        license_, _ = update_validated(
+        before = changelog.snapshot(license_)
+        license_, changed = update_validated(
             actor=actor, instance=license_, changes=changes, allowed=set(LicenseChanges.__annotations__)
         )
+        if changed & {"category", "commercial_use"}:
+            changes_made = field_changes(before, changelog.snapshot(license_))
+            events.record(actor=actor, events=[LicenseTermsChanged(license_id=license_.pk, changes=changes_made)])
         return license_
 
 

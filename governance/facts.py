@@ -1,0 +1,93 @@
+"""What policies read about a model at one of its revisions: a flat, JSON-ready dict with one entry
+per condition subject (``audit_status:<kind>`` and ``days_since_approval:<kind>`` per review kind).
+
+``models_with_facts`` loads any number of models with everything their facts need in a fixed number
+of queries, so the gate's query count does not grow with lineage depth or the number of policies.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from governance.models import AuditReview
+from governance.selectors import NOT_COUNTING, coverage
+from inventory.models import UNKNOWN_COUNTRY, AIModel, AuditStatus, Revision
+from inventory.selectors import effective_origin
+
+APPROVED_STATUSES = (AuditStatus.APPROVED, AuditStatus.CONDITIONAL)
+
+
+def models_with_facts(model_ids: Iterable[int]) -> QuerySet[AIModel]:
+    """The models with their publisher, license, origin, revisions (newest first, with artifacts)
+    and counting reviews loaded: six queries whatever their number."""
+    return (
+        AIModel.objects.filter(pk__in=list(model_ids))
+        .select_related("publisher", "declared_license")
+        .prefetch_related(
+            "origin_countries",
+            Prefetch(
+                "revisions", queryset=Revision.objects.order_by("-created_at", "-id").prefetch_related("artifacts")
+            ),
+            Prefetch(
+                "audit_reviews",
+                queryset=AuditReview.objects.exclude(state__in=NOT_COUNTING).order_by("-requested_at", "-id"),
+            ),
+        )
+        .order_by("pk")
+    )
+
+
+def facts_of(model: AIModel, revision: Revision | None, now: datetime | None = None) -> dict[str, Any]:
+    """The facts of ``model`` at ``revision`` (its own facts alone when it has none), from a model
+    loaded by ``models_with_facts``."""
+    now = now or timezone.now()
+    origin = effective_origin(model)
+    license_ = model.declared_license
+    files = list(revision.artifacts.all()) if revision else []
+    audits = coverage(model, revision, now, reviews=list(model.audit_reviews.all()))
+    facts: dict[str, Any] = {
+        "publisher_country": (model.publisher.country if model.publisher else "") or UNKNOWN_COUNTRY,
+        "effective_origin": origin,
+        "license": license_.key if license_ else None,
+        "license_category": license_.category if license_ else None,
+        "commercial_use": license_.commercial_use if license_ else None,
+        "license_unknown": license_ is None,
+        "license_mismatch": model.license_mismatch,
+        "audit_status": audits.status,
+        "days_since_approval": None,
+        "pickle_artifacts": any(file.pickle_based for file in files),
+        "scan_issues": len(revision.scan_issues) if revision else 0,
+        "scan_not_done": revision is None or revision.scan_done is not True,
+        "origin_unknown": UNKNOWN_COUNTRY in origin,
+        "metadata_age_days": _days(now, model.refreshed_at),
+        "gated": model.gated,
+        "refresh_state": model.refresh_state,
+        "source": model.source,
+        "team": model.team,
+    }
+    approval_days = []
+    for kind in audits.kinds:
+        facts[f"audit_status:{kind.kind}"] = kind.status
+        days = _days(now, kind.review.decided_at) if kind.status in APPROVED_STATUSES else None
+        facts[f"days_since_approval:{kind.kind}"] = days
+        if days is not None:
+            approval_days.append(days)
+    # Without a kind: the age of the oldest approval the summary rests on.
+    facts["days_since_approval"] = max(approval_days) if audits.status in APPROVED_STATUSES else None
+    return facts
+
+
+def revision_of(model: AIModel, wanted: str | None) -> Revision | None:
+    """The model's recorded revision ``wanted`` (as stored), or its latest when none is wanted, from
+    the prefetched revisions; None when it has none (or not that one)."""
+    revisions = list(model.revisions.all())
+    if not wanted:
+        return revisions[0] if revisions else None
+    return next((revision for revision in revisions if revision.revision == wanted), None)
+
+
+def _days(now: datetime, since: datetime | None) -> float | None:
+    return None if since is None else round((now - since).total_seconds() / 86400, 3)
