@@ -4,6 +4,7 @@ from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
 from api.change_log import ChangeLogViewSet
+from api.governance.policies import GateDecisionViewSet, GateViewSet, OverrideViewSet, PolicyViewSet, ViolationViewSet
 from api.governance.views import AuditViewSet
 from api.inventory.views import (
     ArtifactViewSet,
@@ -23,6 +24,11 @@ router.register("publishers", PublisherViewSet, basename="publisher")
 router.register("licenses", LicenseViewSet, basename="license")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("audits", AuditViewSet, basename="audit")
+router.register("policies", PolicyViewSet, basename="policy")
+router.register("violations", ViolationViewSet, basename="violation")
+router.register("overrides", OverrideViewSet, basename="override")
+router.register("gate", GateViewSet, basename="gate")
+router.register("gate-decisions", GateDecisionViewSet, basename="gate-decision")
 router.register("changes", ChangeLogViewSet, basename="change")
 router.register("jobs", JobViewSet, basename="job")
 

@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AuditStatusEnum": "inventory.models.AuditStatus",
         "ReviewKindEnum": "governance.models.ReviewKind",
+        "GateDecisionEnum": "api.governance.policy_serializers.DECISIONS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

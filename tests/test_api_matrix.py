@@ -1,16 +1,21 @@
 """Every API route and every role: allowed or denied as the roles say, built from Django's URL resolver."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, get_resolver
 from django.utils import timezone
 
-from core.access import principal_for_token
+from core.access import principal_for_token, system_principal
 from core.changelog import Actor
 from core.jobs import start_job
 from core.tokens import issue_token
+from governance import gate, policies, violations
 from governance import services as audits
+from governance.models import Violation
 from inventory.models import AIModel, Deployment, License, Publisher, Revision
+from inventory.purls import parse_reference
 from inventory.services import revisions
 from tests.inventory_helpers import model
 
@@ -53,6 +58,22 @@ MATRIX = {
     ("audit-evidence", "post"): AUDIT,
     ("audit-evidence-file", "get"): READ,
     ("audit-coverage", "get"): READ,
+    ("policy-list", "get"): READ,
+    ("policy-list", "post"): ADMINISTER,
+    ("policy-detail", "get"): READ,
+    ("policy-detail", "patch"): ADMINISTER,
+    ("policy-versions", "get"): READ,
+    ("policy-dry-run", "post"): ADMINISTER,
+    ("violation-list", "get"): READ,
+    ("violation-detail", "get"): READ,
+    ("violation-waive", "post"): AUDIT,
+    ("override-list", "get"): READ,
+    ("override-list", "post"): ADMINISTER,
+    ("override-revoke", "post"): ADMINISTER,
+    ("gate-list", "post"): REGISTER,
+    ("gate-decision-list", "get"): READ,
+    ("gate-decision-detail", "get"): READ,
+    ("gate-decision-export", "get"): READ,
     ("change-list", "get"): READ,
     ("change-detail", "get"): READ,
     ("job-list", "get"): READ,
@@ -65,6 +86,24 @@ MATRIX = {
 BODIES = {
     ("audit-decide", "post"): {"decision": "approved"},
     ("audit-evidence", "post"): {"url": "https://example.org/audit-report"},
+    ("policy-list", "post"): {
+        "name": "matrix-policy",
+        "action": "warn",
+        "conditions": [{"subject": "gated", "operator": "is", "value": True}],
+    },
+    ("policy-detail", "patch"): {"description": "edited"},
+    ("policy-dry-run", "post"): {
+        "action": "warn",
+        "conditions": [{"subject": "gated", "operator": "is", "value": True}],
+    },
+    ("violation-waive", "post"): {"reason": "accepted for the pilot", "expires_at": "2999-01-01T00:00:00Z"},
+    ("override-list", "post"): {
+        "model": "huggingface:Qwen/matrix-model",
+        "environment": "prod",
+        "reason": "incident 42",
+        "expires_at": "2999-01-01T00:00:00Z",
+    },
+    ("gate-list", "post"): {"model": "huggingface:Qwen/matrix-model", "environment": "prod"},
 }
 
 
@@ -105,6 +144,21 @@ def objects(settings, tmp_path):
     evidence = audits.add_evidence_file(
         principal=requester, review=with_evidence, upload=SimpleUploadedFile("report.txt", b"all good")
     )
+    # A policy flagging the model (an open violation to waive), an override and a recorded gate decision.
+    admin = system_principal("test")
+    policy = policies.create_policy(
+        actor=Actor.system("test"),
+        definition={"name": "matrix-flags", "action": "warn", "enabled": True,
+                    "conditions": [{"subject": "team", "operator": "is", "value": "ml"}]},
+    )  # fmt: skip
+    violations.evaluate(model_ids=[target.pk])
+    override = gate.grant_override(
+        principal=admin, model=target, environment="staging", reason="test", expires_at=now + timedelta(days=1)
+    )
+    decision = gate.ask(
+        principal=admin, reference=parse_reference("huggingface:Qwen/matrix-model"),
+        asked_as="huggingface:Qwen/matrix-model", environment="prod",
+    )  # fmt: skip
     return {
         "model": target.pk,
         "revision": Revision.objects.get(model=target).pk,
@@ -117,6 +171,10 @@ def objects(settings, tmp_path):
         "audit-take": to_take.pk,
         "audit-decide": to_decide.pk,
         "audit-evidence-file": (with_evidence.pk, evidence.pk),
+        "policy": policy.pk,
+        "violation": Violation.objects.get(policy=policy).pk,
+        "override": override.pk,
+        "gate-decision": decision.pk,
     }
 
 
@@ -125,9 +183,9 @@ def url_for(name: str, objects: dict[str, object]) -> str:
 
     if name == "audit-coverage":
         return f"{reverse(name)}?model={objects['model']}"
-    if name.endswith("-list") or name == "api-root" or name == "job-worker-check":
+    if name.endswith("-list") or name in ("api-root", "job-worker-check", "policy-dry-run", "gate-decision-export"):
         return reverse(name)
-    key = objects.get(name, objects[name.split("-")[0]])
+    key = objects.get(name, objects.get(name.rsplit("-", 1)[0], objects.get(name.split("-")[0])))
     return reverse(name, args=key if isinstance(key, tuple) else [key])
 
 
