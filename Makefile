@@ -42,3 +42,4 @@ lint: $(BIN)/.dev-installed
 bench: $(BIN)/.dev-installed
 	python -m bench.refresh
 	python -m bench.writes
+	python -m bench.gate

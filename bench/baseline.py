@@ -1,13 +1,18 @@
-"""The API benchmark's baseline: the rows of the model list, detail and lineage read with ``.values()``
-and returned as ``JsonResponse``, behind the same bearer-token lookup as the API. Mounted only by
-``bench.settings`` (the benchmark's gunicorn); the registry's own URLs never include it."""
+"""The benchmarks' baselines: the rows of the model list, detail and lineage (bench/api.py), and of the
+model a gate call names with its origin rows (bench/gate.py), read with ``.values()`` and returned as
+``JsonResponse``, behind the same bearer-token lookup as the API. Mounted only by ``bench.settings``
+(the benchmarks' gunicorn); the registry's own URLs never include it."""
+
+import json
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from core.tokens import token_for_secret
-from inventory.models import AIModel, LineageEdge
+from inventory.models import AIModel, LineageEdge, OriginCountry
 from registry.urls import urlpatterns as registry_urlpatterns
 
 # The columns a model in the API is made of: its own, its publisher's and its declared license's.
@@ -60,7 +65,23 @@ def model_lineage(request: HttpRequest, pk: int) -> HttpResponse:
     return JsonResponse(walks)
 
 
+@csrf_exempt  # a bearer token, no cookie: as the API's token authentication, no CSRF check
+@require_POST
+def gate(request: HttpRequest) -> HttpResponse:
+    """The gate's request body (``{"model": "<source>:<upstream id>", "environment": ...}``); the
+    model's row and its origin rows."""
+    if not _authenticated(request):
+        return JsonResponse({"detail": "unauthenticated"}, status=401)
+    source, _, upstream_id = json.loads(request.body)["model"].partition(":")
+    model = _models().filter(source=source, upstream_id=upstream_id).first()
+    if model is None:
+        return JsonResponse({"detail": "not found"}, status=404)
+    origin = list(OriginCountry.objects.filter(model_id=model["id"]).order_by("country").values("country"))
+    return JsonResponse({"model": model, "origin": origin})
+
+
 urlpatterns = [
+    path("bench/gate/", gate),
     path("bench/models/", model_list),
     path("bench/models/<int:pk>/", model_detail),
     path("bench/models/<int:pk>/lineage/", model_lineage),
