@@ -226,6 +226,8 @@ def _print_decision(answer: dict[str, Any], reference: str, environment: str, st
     model = answer.get("model") if isinstance(answer.get("model"), dict) else {}
     print(f"{decision.upper()}: {reference} in {environment} (decision {answer.get('decision_id')})", file=stdout)
     facts = []
+    if answer.get("revision"):
+        facts.append(f"revision: {answer['revision']}")
     if "effective_origin" in model:
         origin = model["effective_origin"]
         facts.append(f"effective origin: {', '.join(map(str, origin)) if isinstance(origin, list) else origin}")
@@ -235,10 +237,13 @@ def _print_decision(answer: dict[str, Any], reference: str, environment: str, st
         print(f"  {'; '.join(facts)}", file=stdout)
     for reason in answer["reasons"]:
         waived = " (waived)" if reason.get("waived") else ""
-        policy = reason.get("policy") or "-"
+        policy = reason.get("policy") or "gate"  # no policy: the gate's own (unknown model, a file, override)
         print(f"  [{reason.get('action', '?')}] {policy}: {reason.get('message', '')}{waived}", file=stdout)
     if not answer["reasons"]:
         print("  no reasons", file=stdout)
+    links = answer.get("links") if isinstance(answer.get("links"), dict) else {}
+    if links.get("decision"):
+        print(f"  recorded: {links['decision']}", file=stdout)
 
 
 def _print_refusal(refusal: Refused, stderr: TextIO) -> None:

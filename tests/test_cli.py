@@ -14,12 +14,23 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from cli import hashing
 from cli.gate import EXIT_ALLOW, EXIT_DENY, EXIT_REFUSED, EXIT_UNAVAILABLE, EXIT_USAGE, EXIT_WARN, main
+from core.access import Principal
+from core.changelog import Actor
+from core.models import Role
+from core.tokens import issue_token
+from governance import policies, violations
+from governance.models import GateDecision, Violation
+from inventory.services import revisions
+from inventory.sources.base import FileRecord
+from tests.inventory_helpers import ACTOR, model, publisher
 from tests.support.processes import PROJECT_DIR, free_port
 
 _numbers = itertools.count()
@@ -179,8 +190,10 @@ def decision(name: str, reasons: list[dict] | None = None) -> dict:
     return {
         "decision": name,
         "reasons": reasons or [],
-        "model": {"reference": "huggingface:org/m", "effective_origin": ["CN", "US"], "audit_status": "approved"},
+        "model": {"id": 3, "effective_origin": ["CN", "US"], "audit_status": "approved"},
+        "revision": "abc",
         "decision_id": 41,
+        "links": {"decision": "http://registry/api/v1/gate-decisions/41/"},
     }
 
 
@@ -233,10 +246,11 @@ def test_each_decision_is_printed_with_every_reason_and_its_own_exit_code(stand_
     out = capsys.readouterr().out.splitlines()
     assert out == [
         f"{name.upper()}: huggingface:org/m in prod (decision 41)",
-        "  effective origin: CN, US; audit status: approved",
+        "  revision: abc; effective origin: CN, US; audit status: approved",
         "  [fail] no-pickle-in-prod: pickle-based files: model.bin (waived)",
-        "  [fail] -: file x.bin differs",
+        "  [fail] gate: file x.bin differs",
         "  [warn] unaudited-warn: audit status is unaudited",
+        "  recorded: http://registry/api/v1/gate-decisions/41/",
     ]
 
 
@@ -439,10 +453,7 @@ def test_the_package_imports_no_dependency_and_nothing_of_the_project():
 
 
 def token(role: str = "deployer") -> str:
-    from core.changelog import Actor
-    from core.tokens import issue_token
-
-    return issue_token(actor=Actor.system("test"), name=f"cli-{role}-{next(_numbers)}", role=role).secret
+    return issue_token(actor=ACTOR, name=f"cli-{role}-{next(_numbers)}", role=role).secret
 
 
 def run_mpr(base_url: str, secret: str, *args: str) -> subprocess.CompletedProcess:
@@ -454,15 +465,6 @@ def run_mpr(base_url: str, secret: str, *args: str) -> subprocess.CompletedProce
         text=True,
         timeout=60,
     )
-
-
-def test_a_wrong_token_is_refused_by_the_live_registry_with_exit_40(web, transactional_db):
-    _, base_url = web
-
-    result = run_mpr(base_url, "not-a-token-of-this-registry", "huggingface:org/m", "--env", "prod", "--fail-open")
-
-    assert result.returncode == EXIT_REFUSED, result.stderr
-    assert "the registry refused the request: HTTP 4" in result.stderr
 
 
 # --- installed with the project ----------------------------------------------------------------------------
@@ -488,3 +490,141 @@ def test_the_project_installs_the_cli_only_and_the_image_and_the_makefile_instal
         rule = makefile.split(target)[1].split("\n\n")[0]
         assert "pyproject.toml" in rule.splitlines()[0]
         assert "pip install --quiet --disable-pip-version-check --no-deps -e ." in rule
+
+
+SHA = "a09a35458c702b33eeacc393d103063234e8bc28"
+
+
+@pytest.fixture
+def registry(web, transactional_db) -> str:
+    _, base_url = web
+    return base_url
+
+
+@pytest.fixture
+def recorded(tmp_path):
+    """A model folder and a French model whose revision records its files as a hub does: the weights (in
+    LFS) by sha256, the small files by git blob id only."""
+    folder = tmp_path / "ship"
+    write(folder / "config.json", b'{"model_type": "mistral"}\n')
+    write(folder / "tokenizer" / "tokenizer.json", b'{"version": "1.0"}\n')
+    write(folder / "model.safetensors", os.urandom(hashing.CHUNK_SIZE + 99))
+    files = []
+    for artifact in hashing.artifact_digests(folder):
+        in_lfs = artifact["path"].endswith(".safetensors")
+        files.append(
+            FileRecord(
+                path=artifact["path"],
+                size=(folder / artifact["path"]).stat().st_size,
+                sha256=artifact["sha256"] if in_lfs else "",
+                blob_id="" if in_lfs else artifact["blob_id"],
+            )
+        )
+    ai_model = model("fr-lab/ship-7b", publisher("fr-lab", "FR"))
+    revisions.add_revision(actor=ACTOR, model=ai_model, revision=SHA, artifacts=files)
+    return folder, ai_model
+
+
+def enable(name: str, action: str, *conditions: dict, environments: list[str] | None = None):
+    definition = {"name": name, "action": action, "enabled": True, "conditions": list(conditions)}
+    return policies.create_policy(actor=ACTOR, definition={**definition, "environments": environments or []})
+
+
+FRENCH = {"subject": "publisher_country", "operator": "in", "value": ["FR"]}
+
+
+def test_live_allow_checks_every_file_and_exits_0_with_the_recorded_decision(registry, recorded):
+    folder, _ = recorded
+    enable("french-models-fail-in-staging", "fail", FRENCH, environments=["staging"])  # out of scope in prod
+    reference = f"huggingface:fr-lab/ship-7b@{SHA}"
+
+    result = run_mpr(registry, token(), reference, "--env", "prod", "--system", "ship", "--artifacts", str(folder))
+
+    assert result.returncode == EXIT_ALLOW, result.stdout + result.stderr
+    recorded_decision = GateDecision.objects.get()
+    assert result.stdout.splitlines()[0] == f"ALLOW: {reference} in prod (decision {recorded_decision.pk})"
+    assert (recorded_decision.decision, recorded_decision.system) == ("allow", "ship")
+    assert sorted(item["path"] for item in recorded_decision.artifacts) == [
+        "config.json",
+        "model.safetensors",
+        "tokenizer/tokenizer.json",
+    ]
+    assert all(not item["problem"] for item in recorded_decision.artifacts)
+
+
+def test_live_warn_exits_10_and_prints_the_policy(registry, recorded):
+    enable("french-models-warn", "warn", FRENCH)
+
+    result = run_mpr(registry, token(), "huggingface:fr-lab/ship-7b", "--env", "prod")
+
+    assert result.returncode == EXIT_WARN, result.stdout + result.stderr
+    assert result.stdout.startswith("WARN: huggingface:fr-lab/ship-7b in prod (decision ")
+    assert "  [warn] french-models-warn: " in result.stdout
+
+
+def test_live_deny_for_a_policy_exits_20_and_a_waived_one_is_marked(registry, recorded):
+    _, ai_model = recorded
+    enable("french-models-fail", "fail", FRENCH)
+    waived = enable("french-models-fail-too", "fail", FRENCH)
+    violations.evaluate(model_ids=[ai_model.pk])
+    violations.waive(
+        principal=Principal(actor=Actor.system("auditor"), role=Role.AUDITOR),
+        violation=Violation.objects.get(policy=waived, model=ai_model),
+        reason="accepted",
+        until=timezone.now() + timedelta(days=1),
+    )
+
+    result = run_mpr(registry, token(), "huggingface:fr-lab/ship-7b", "--env", "prod")
+
+    assert result.returncode == EXIT_DENY, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("DENY: huggingface:fr-lab/ship-7b in prod (decision ")
+    [denying] = [line for line in lines if line.startswith("  [fail] french-models-fail: ")]
+    assert not denying.endswith("(waived)")
+    [accepted] = [line for line in lines if line.startswith("  [fail] french-models-fail-too: ")]
+    assert accepted.endswith(" (waived)")
+
+
+def test_live_deny_for_a_file_that_differs_or_is_unknown_names_it(registry, recorded):
+    folder, _ = recorded
+    write(folder / "config.json", b'{"model_type": "mistral", "tampered": true}\n')
+    write(folder / "extra.bin", b"not recorded")
+
+    result = run_mpr(
+        registry, token(), f"huggingface:fr-lab/ship-7b@{SHA}", "--env", "prod", "--artifacts", str(folder)
+    )
+
+    assert result.returncode == EXIT_DENY, result.stdout + result.stderr
+    assert "  [fail] gate: file config.json differs: its git blob id is not the recorded one\n" in result.stdout
+    assert "  [fail] gate: file extra.bin is not among the recorded files of this revision\n" in result.stdout
+    assert "model.safetensors" not in result.stdout
+
+
+def test_live_a_model_not_in_the_inventory_is_a_deny_not_a_refusal(registry):
+    result = run_mpr(registry, token(), "huggingface:nobody/unknown-model", "--env", "prod", "--json")
+
+    assert result.returncode == EXIT_DENY, result.stdout + result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["decision"] == "deny"
+    assert isinstance(answer["decision_id"], int)
+
+
+@pytest.mark.parametrize(
+    ("secret", "args", "status"),
+    [
+        ("not-a-token-of-this-registry", ["huggingface:org/m"], "401"),
+        ("viewer", ["huggingface:org/m"], "403"),
+        ("deployer", ["not a reference"], "400"),
+    ],
+    ids=["wrong-token", "viewer-token", "bad-reference"],
+)
+def test_live_a_refused_request_exits_40_with_the_problem_even_failing_open(registry, secret, args, status):
+    if secret in {"viewer", "deployer"}:
+        secret = token(secret)
+
+    result = run_mpr(registry, secret, *args, "--env", "prod", "--fail-open")
+
+    assert result.returncode == EXIT_REFUSED, result.stdout + result.stderr
+    assert f"the registry refused the request: HTTP {status}" in result.stderr
+    if status == "400":
+        assert "\n  model: unknown source 'not a reference'" in result.stderr
