@@ -19,19 +19,8 @@ from core.access import principal_for_user
 from core.admin import ReadOnlyAdmin
 from core.conflicts import Conflict
 from governance import selectors, services
+from governance.admin.common import REFUSALS, refusal_text
 from governance.models import DECISIONS, AuditReview, Evidence, EvidenceKind, ReviewState
-
-# What a service may refuse; anything else is a bug and may show as one.
-REFUSALS = (PermissionDenied, Conflict, ValidationError)
-
-
-def refusal_text(refusal: Exception) -> str:
-    """A refusal as one line: a ValidationError's messages (with their fields), else its text."""
-    if isinstance(refusal, ValidationError):
-        if hasattr(refusal, "error_dict"):
-            return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in refusal.message_dict.items())
-        return " ".join(refusal.messages)
-    return str(refusal) or refusal.__class__.__name__
 
 
 class StateNowFilter(admin.SimpleListFilter):

@@ -1,0 +1,28 @@
+"""What the governance admin pages share: the refusals a service may answer with, shown as text."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+
+from core.access import Principal, principal_for_user
+from core.conflicts import Conflict
+
+# What a service may refuse; anything else is a bug and may show as one.
+REFUSALS = (PermissionDenied, Conflict, ValidationError)
+
+
+def refusal_text(refusal: Exception) -> str:
+    """A refusal as one line: a ValidationError's messages (with their fields), else its text."""
+    if isinstance(refusal, ValidationError):
+        if hasattr(refusal, "error_dict"):
+            return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in refusal.message_dict.items())
+        return " ".join(refusal.messages)
+    return str(refusal) or refusal.__class__.__name__
+
+
+def principal_of(request: HttpRequest) -> Principal:
+    """The signed-in person as the services know them (role and team), read once per request."""
+    cached = getattr(request, "_governance_principal", None)
+    if cached is None or cached.person != request.user:
+        cached = principal_for_user(request.user)
+        request._governance_principal = cached  # type: ignore[attr-defined]
+    return cached
