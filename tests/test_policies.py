@@ -98,7 +98,7 @@ def test_an_invalid_condition_is_refused_naming_the_condition_and_field(conditio
         policies.create_policy(actor=ACTOR, definition=definition)
 
     assert field in refused.value.message_dict
-    assert not Policy.objects.exists()
+    assert not Policy.objects.filter(name=CN_NEEDS_AUDIT["name"]).exists()
 
 
 def test_each_edit_is_a_new_version_and_an_unchanged_one_is_none():
