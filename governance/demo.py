@@ -14,6 +14,17 @@ the license catalogue the registry ships.
 The people (``demo-engineer``, an editor, and ``demo-auditor``, an auditor) are made when missing
 with unusable passwords: they are names of record, not logins (an admin may give one a password in
 the admin's *Users* to try the four-eyes rule by hand).
+
+``seed_demo_policies`` (connected after it) then enables three of the example policies that
+``governance/migrations/0003_example_policies.py`` ships disabled, through
+``governance.policies.update_policy`` as the seeding actor: the jurisdictions one with a country
+list that is demo data (the demo organization's choice, not the product's), no pickle-based files in
+prod, and unaudited models warn. A policy is enabled only while it is as shipped (version 1): one an
+admin edited is left to them, and seeding again edits nothing. It evaluates the violations of those
+policies over every model itself, since ``seed_demo`` runs before any worker does (``make run``
+starts the worker afterwards, which then delivers the policy-changed events and finds nothing left
+to change). With the demo reviews, the gate gives all three decisions for prod: see
+``GATE_EXAMPLES``.
 """
 
 from collections.abc import Callable
@@ -29,8 +40,8 @@ from django.utils import timezone
 from core.access import Principal, principal_for_user, set_user_access
 from core.changelog import Actor
 from core.models import Role
-from governance import services
-from governance.models import AuditReview, ReviewKind, ReviewState
+from governance import policies, services, violations
+from governance.models import AuditReview, Policy, ReviewKind, ReviewState, Violation, ViolationState
 from inventory.models import AIModel, License, Source
 from inventory.selectors import find_model, latest_revision
 
@@ -247,3 +258,55 @@ def seed_demo_reviews(sender: object, *, actor: Actor, **kwargs: object) -> str:
     demo_reviews = AuditReview.objects.filter(requester_name__in=names)
     states = sorted(set(demo_reviews.values_list("state", flat=True)))
     return f"Demo audit reviews: {demo_reviews.count()} ({', '.join(states)}), by {ENGINEER} and {AUDITOR}"
+
+
+# --- Example policies: a few enabled, so the demo shows violations and every gate decision ---------
+
+DEMO_COUNTRIES = ["CN", "unknown"]  # demo data: the fictional demo organization's list, not the product's
+DEMO_POLICIES: dict[str, dict[str, object]] = {
+    "jurisdictions-of-concern-need-security-audit": {
+        "enabled": True,
+        "description": (
+            f"Demo data: the demo organization (a fictional one) filled in its jurisdictions of concern as "
+            f"{', '.join(DEMO_COUNTRIES)}. The registry ships this policy disabled with 'unknown' alone in the "
+            "list: which countries to add is each organization's own choice."
+        ),
+        "conditions": [
+            {"subject": "effective_origin", "operator": "contains_any", "value": DEMO_COUNTRIES},
+            {"subject": "audit_status", "kind": "security", "operator": "not_in", "value": ["approved", "conditional"]},
+        ],
+    },
+    "no-pickle-artifacts-in-prod": {"enabled": True},
+    "unaudited-model-warns": {"enabled": True},
+}
+
+# What the gate says for these demo models in prod, with the demo's policies and reviews (a test
+# asks it): allow (approved, of US origin), warn (unaudited), deny (of CN origin, no security review).
+GATE_EXAMPLES = {
+    "huggingface:meta-llama/Llama-3.1-8B-Instruct": "allow",
+    "huggingface:meta-llama/Llama-3.2-1B": "warn",
+    "huggingface:deepseek-ai/DeepSeek-R1-Distill-Qwen-32B": "deny",
+}
+
+
+def seed_policies(*, actor: Actor) -> int:
+    """Enable the demo's example policies that are still as shipped, then evaluate the demo's
+    policies over every model; returns how many policies it enabled."""
+    enabled = 0
+    for name, changes in DEMO_POLICIES.items():
+        policy = Policy.objects.filter(name=name, version=1).first()
+        if policy is None:
+            continue  # edited by someone already (or not shipped in this database)
+        policies.update_policy(actor=actor, policy=policy, changes=changes)
+        enabled += 1
+    demo_policies = Policy.objects.filter(name__in=DEMO_POLICIES).values_list("pk", flat=True)
+    violations.evaluate(model_ids=AIModel.objects.values_list("pk", flat=True), policy_ids=demo_policies)
+    return enabled
+
+
+def seed_demo_policies(sender: object, *, actor: Actor, **kwargs: object) -> str:
+    """``demo_seeded`` receiver: enable the demo's example policies; returns what the demo holds."""
+    seed_policies(actor=actor)
+    on = sorted(Policy.objects.filter(enabled=True).values_list("name", flat=True))
+    open_ = violations.with_state(Violation.objects.all(), ViolationState.OPEN).count()
+    return f"Policies enabled: {len(on)} ({', '.join(on)}); open violations: {open_}"
