@@ -1,11 +1,11 @@
-"""Gate decisions as rows for a CSV export, shared by the API and the admin so both give auditors
-the same columns.
+"""Gate decisions as rows for a CSV export, one shape for the API and the admin so auditors get the
+same columns from both.
 
-``decision_rows`` yields the header, then one row per decision, every cell a string. A cell that a
-spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
-return: the reference and system are whatever the pipeline sent) is prefixed with ``'``. Pass the
-decisions with ``select_related("model")`` so the model's name costs no query per row; write them
-with ``csv.writer(...).writerows(decision_rows(decisions))``.
+``decision_rows`` yields the header (``COLUMNS``), then one row per decision: the same columns and
+cells as ``GET /api/v1/gate-decisions/export/``. A cell that a spreadsheet would read as a formula
+(starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: the reference and system are
+whatever the pipeline sent) is prefixed with ``'``. Write them with
+``csv.writer(...).writerows(decision_rows(decisions))``; no query per row.
 """
 
 from collections.abc import Iterable, Iterator
@@ -14,54 +14,44 @@ from typing import Any
 from governance.models import GateDecision
 
 COLUMNS = (
-    "id",
-    "created_at",
-    "decision",
-    "reference",
-    "model",
-    "revision",
-    "environment",
-    "system",
-    "asked_by",
-    "request_id",
-    "reasons",
-    "policy_versions",
-    "override",
-)
+    "id", "time", "actor", "reference", "model_id", "revision", "environment", "system", "decision", "reasons",
+    "policy_versions", "request_id",
+)  # fmt: skip
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def decision_rows(decisions: Iterable[GateDecision]) -> Iterator[list[str]]:
-    """The header (``COLUMNS``), then each decision: its reasons as ``action policy: message`` joined
-    by `` | `` (``(waived)`` after a waived one), its policy versions as ``name=version``."""
+def decision_rows(decisions: Iterable[GateDecision]) -> Iterator[list[object]]:
+    """The header, then each decision: its reasons as ``[action] policy: message`` (``gate`` for the
+    gate's own, `` (waived)`` after a waived one) joined by ``; ``, its policy versions as
+    ``name vN`` joined by ``; ``."""
     yield list(COLUMNS)
     for decision in decisions:
+        versions = "; ".join(f"{name} v{version}" for name, version in sorted(decision.policy_versions.items()))
         yield [
-            _cell(value)
-            for value in (
-                decision.pk,
-                decision.created_at.isoformat(),
-                decision.decision,
-                decision.reference,
-                str(decision.model) if decision.model_id else "",
-                decision.revision,
-                decision.environment,
-                decision.system,
-                decision.actor_name,
-                decision.request_id,
-                " | ".join(_reason(reason) for reason in decision.reasons),
-                " ".join(f"{name}={version}" for name, version in sorted(decision.policy_versions.items())),
-                decision.override_id or "",
-            )
+            decision.pk,
+            decision.created_at.isoformat(),
+            cell(decision.actor_name),
+            cell(decision.reference),
+            decision.model_id or "",
+            cell(decision.revision),
+            cell(decision.environment),
+            cell(decision.system),
+            decision.decision,
+            cell(reasons_text(decision.reasons)),
+            cell(versions),
+            cell(decision.request_id),
         ]
 
 
-def _reason(reason: dict[str, Any]) -> str:
-    policy = f" {reason['policy']}" if reason.get("policy") else ""
-    waived = " (waived)" if reason.get("waived") else ""
-    return f"{reason['action']}{policy}: {reason['message']}{waived}"
+def reasons_text(reasons: list[dict[str, Any]]) -> str:
+    described = []
+    for reason in reasons:
+        waived = " (waived)" if reason["waived"] else ""
+        described.append(f"[{reason['action']}] {reason['policy'] or 'gate'}: {reason['message']}{waived}")
+    return "; ".join(described)
 
 
-def _cell(value: object) -> str:
-    text = str(value)
+def cell(value: object) -> str:
+    """Text a spreadsheet opening the export runs no formula from: one starting like a formula is quoted."""
+    text = "" if value is None else str(value)
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text

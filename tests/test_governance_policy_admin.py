@@ -18,6 +18,7 @@ from django.utils import timezone
 from core.access import Principal, set_user_access, system_principal
 from core.changelog import Actor
 from core.models import ChangeLogEntry, Role
+from core.tokens import issue_token
 from governance import gate, policies, violations
 from governance.exports import COLUMNS, decision_rows
 from governance.models import GateDecision, Override, Policy, PolicyVersion, Violation, ViolationState
@@ -438,18 +439,32 @@ def test_decisions_are_read_only_filtered_and_exported_as_csv(admin_client, cn_m
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [row["id"] for row in rows] == [str(allowed.pk), str(denied.pk)], "newest first"
     deny = rows[1]
-    assert set(deny) == set(COLUMNS)
-    assert (deny["decision"], deny["reference"], deny["model"], deny["environment"], deny["system"]) == (
+    assert list(deny) == list(COLUMNS)
+    assert (deny["decision"], deny["reference"], deny["model_id"], deny["environment"], deny["system"]) == (
         "deny",
         "huggingface:cn-lab/base",
-        "huggingface:cn-lab/base",
+        str(cn_model.pk),
         "prod",
         "ci",
     )
-    assert deny["asked_by"] == "system:pipeline"
-    assert deny["reasons"].startswith("fail cn-published: publisher_country is 'CN'")
-    assert deny["policy_versions"] == "cn-published=1"
+    assert deny["actor"] == "system:pipeline"
+    assert deny["reasons"].startswith("[fail] cn-published: publisher_country is 'CN'")
+    assert deny["policy_versions"] == "cn-published v1"
     assert (rows[0]["decision"], rows[0]["reasons"]) == ("allow", "")
+
+
+def test_the_admin_export_has_the_api_export_columns_and_cells(admin_client, client, cn_model):
+    policies.create_policy(actor=ACTOR, definition=CN_PUBLISHED)
+    decisions = [ask("huggingface:cn-lab/base"), ask("huggingface:nobody/nothing", asked_as="=cmd|' /C calc'!A0")]
+
+    admin_csv = act(admin_client, DECISIONS, "export_csv", *decisions).content.decode()
+    auditor = issue_token(actor=ACTOR, name="export-auditor", role=Role.AUDITOR).secret
+    exported = client.get("/api/v1/gate-decisions/export/", headers={"Authorization": f"Bearer {auditor}"})
+    api_csv = b"".join(exported.streaming_content)
+
+    assert admin_csv == api_csv.decode()
+    assert "'=cmd|' /C calc'!A0" in admin_csv
+    assert "[fail] gate: huggingface:nobody/nothing is not in the inventory" in admin_csv
 
 
 def test_decision_rows_keep_a_spreadsheet_from_reading_a_cell_as_a_formula(cn_model):
@@ -459,4 +474,4 @@ def test_decision_rows_keep_a_spreadsheet_from_reading_a_cell_as_a_formula(cn_mo
 
     assert header == list(COLUMNS)
     assert row[COLUMNS.index("reference")] == '\'=HYPERLINK("https://example.org")'
-    assert row[COLUMNS.index("model")] == "huggingface:cn-lab/base"
+    assert row[COLUMNS.index("model_id")] == cn_model.pk

@@ -580,6 +580,6 @@ class GateDecisionAdmin(ReadOnlyAdmin):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response["Content-Disposition"] = f'attachment; filename="gate-decisions-{stamp}.csv"'
-        decisions = queryset.select_related("model").order_by("-created_at", "-id")
+        decisions = queryset.order_by("-created_at", "-id")
         csv.writer(response).writerows(decision_rows(decisions.iterator(chunk_size=1000)))
         return response
