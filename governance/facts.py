@@ -56,7 +56,7 @@ def facts_of(model: AIModel, revision: Revision | None, now: datetime | None = N
         "commercial_use": license_.commercial_use if license_ else None,
         "license_unknown": license_ is None,
         "license_mismatch": model.license_mismatch,
-        "audit_status": audits.status,
+        "audit_status": str(audits.status),  # plain strings: facts are shown in messages and stored as JSON
         "days_since_approval": None,
         "pickle_artifacts": any(file.pickle_based for file in files),
         "scan_issues": len(revision.scan_issues) if revision else 0,
@@ -70,7 +70,7 @@ def facts_of(model: AIModel, revision: Revision | None, now: datetime | None = N
     }
     approval_days = []
     for kind in audits.kinds:
-        facts[f"audit_status:{kind.kind}"] = kind.status
+        facts[f"audit_status:{kind.kind}"] = str(kind.status)
         days = _days(now, kind.review.decided_at) if kind.status in APPROVED_STATUSES else None
         facts[f"days_since_approval:{kind.kind}"] = days
         if days is not None:

@@ -121,6 +121,7 @@ def test_violations_follow_the_facts_through_the_events(cn_child):
     violation = Violation.objects.get(policy=policy, model=cn_child)
     assert violation.state == "open"
     assert "effective_origin contains_any ['CN']" in violation.message
+    assert "audit_status:security not_in ['approved', 'conditional'] (it is 'unaudited')" in violation.message
 
     base_lab = Publisher.objects.get(name="cn-lab")
     publishers.update_publisher(actor=ACTOR, publisher=base_lab, changes={"country": "FR"})
