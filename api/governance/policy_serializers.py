@@ -64,7 +64,7 @@ class PolicyDefinitionSerializer(StrictSerializer):
     environments = _names()
     tags = _names()
     teams = _names()
-    conditions = ConditionSerializer(many=True, allow_empty=False, max_length=50)
+    conditions = serializers.ListField(child=ConditionSerializer(), min_length=1, max_length=50)
 
     def definition(self) -> dict[str, Any]:
         """The validated fields as the services take them (plain dicts and lists)."""
