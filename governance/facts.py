@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from governance.models import AuditReview
 from governance.selectors import NOT_COUNTING, coverage
-from inventory.models import UNKNOWN_COUNTRY, AIModel, AuditStatus, Revision
+from inventory.models import UNKNOWN_COUNTRY, AIModel, AuditStatus, ModelAlias, Revision
 from inventory.selectors import effective_origin
 
 APPROVED_STATUSES = (AuditStatus.APPROVED, AuditStatus.CONDITIONAL)
@@ -23,20 +24,29 @@ APPROVED_STATUSES = (AuditStatus.APPROVED, AuditStatus.CONDITIONAL)
 def models_with_facts(model_ids: Iterable[int]) -> QuerySet[AIModel]:
     """The models with their publisher, license, origin, revisions (newest first, with artifacts)
     and counting reviews loaded: six queries whatever their number."""
-    return (
-        AIModel.objects.filter(pk__in=list(model_ids))
-        .select_related("publisher", "declared_license")
-        .prefetch_related(
-            "origin_countries",
-            Prefetch(
-                "revisions", queryset=Revision.objects.order_by("-created_at", "-id").prefetch_related("artifacts")
-            ),
-            Prefetch(
-                "audit_reviews",
-                queryset=AuditReview.objects.exclude(state__in=NOT_COUNTING).order_by("-requested_at", "-id"),
-            ),
-        )
-        .order_by("pk")
+    return _with_facts(AIModel.objects.filter(pk__in=list(model_ids))).order_by("pk")
+
+
+def model_with_facts(*, source: str, upstream_id: str) -> AIModel | None:
+    """The model under this upstream id (or an id it had before a rename), loaded as
+    ``models_with_facts`` loads it, without reading its row twice."""
+    by_id = AIModel.objects.annotate(key=Lower("upstream_id")).filter(source=source, key=upstream_id.lower())
+    found = _with_facts(by_id).first()
+    if found is None:
+        renamed = ModelAlias.objects.annotate(key=Lower("upstream_id")).filter(source=source, key=upstream_id.lower())
+        model_id = renamed.values_list("model_id", flat=True).first()
+        found = models_with_facts([model_id]).first() if model_id else None
+    return found
+
+
+def _with_facts(models: QuerySet[AIModel]) -> QuerySet[AIModel]:
+    return models.select_related("publisher", "declared_license").prefetch_related(
+        "origin_countries",
+        Prefetch("revisions", queryset=Revision.objects.order_by("-created_at", "-id").prefetch_related("artifacts")),
+        Prefetch(
+            "audit_reviews",
+            queryset=AuditReview.objects.exclude(state__in=NOT_COUNTING).order_by("-requested_at", "-id"),
+        ),
     )
 
 

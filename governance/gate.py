@@ -17,13 +17,12 @@ from django.utils import timezone
 from core import changelog
 from core.access import Capability, Principal
 from core.request_context import current_request_id
-from governance.facts import facts_of, models_with_facts, revision_of
+from governance.facts import facts_of, model_with_facts, revision_of
 from governance.models import GateDecision, Override, Policy, PolicyAction, Violation, ViolationState
 from governance.policies import applies_to, findings
 from governance.violations import state_of as violation_state
 from inventory.models import AIModel, Artifact
 from inventory.purls import ModelReference
-from inventory.selectors import find_model
 from inventory.services.revisions import stored_revision
 
 ALLOW, WARN, DENY = "allow", "warn", "deny"
@@ -53,8 +52,7 @@ def ask(
     if not principal.can(Capability.REGISTER):
         raise PermissionDenied("only deployers (and editors, admins) ask the gate")
     now = timezone.now()
-    found = find_model(source=reference.source, upstream_id=reference.upstream_id)
-    model = models_with_facts([found.pk]).first() if found else None
+    model = model_with_facts(source=reference.source, upstream_id=reference.upstream_id)
     context = {"asked_as": asked_as, "environment": environment, "system": system, "principal": principal}
     if model is None:
         reason = _reason(None, PolicyAction.FAIL, f"{reference.source}:{reference.upstream_id} is not in the inventory")

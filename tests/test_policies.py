@@ -249,3 +249,14 @@ def test_the_gate_makes_as_many_queries_for_a_deep_lineage_and_many_policies_as_
 
     assert queries_of_a_gate_call(deep) == one_policy
     assert queries_of_a_gate_call(shallow) == one_policy
+
+
+def test_the_gate_finds_a_model_under_the_id_it_had_before_a_rename(cn_child):
+    from inventory.services import ai_models
+
+    ai_models.move_model(actor=ACTOR, model=cn_child, upstream_id="us-lab/child-renamed")
+
+    decision = ask("huggingface:us-lab/child")
+
+    assert decision.model == cn_child
+    assert decision.facts["effective_origin"] == ["CN", "US"]
