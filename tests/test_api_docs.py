@@ -40,8 +40,14 @@ def test_the_walk_through_runs_as_documented_on_the_demo_data(web, demo_loaded, 
 
     assert result.returncode == 0, result.stderr + result.stdout
     outputs = [json.loads(output) for output in result.stdout.split(marker)[1:] if output.strip()]
-    registered, deployment, lineage, listed, error = outputs
+    registered, gate, deployment, lineage, listed, error = outputs
     assert (registered["upstream_id"], registered["effective_origin"]) == ("Qwen/Qwen2.5-7B-Instruct", ["CN"])
+    # Whichever decision the demo's policies give (the doc says deny), the answer has this shape.
+    assert gate["decision"] in {"allow", "warn", "deny"}
+    assert all(set(reason) == {"policy", "action", "message", "waived"} for reason in gate["reasons"])
+    assert (gate["model"]["id"], gate["model"]["effective_origin"]) == (registered["id"], ["CN"])
+    assert gate["revision"] == "a09a35458c702b33eeacc393d103063234e8bc28"
+    assert isinstance(gate["decision_id"], int)
     assert (deployment["system"], deployment["environment"], deployment["team"], deployment["active"]) == (
         "ticket-triage",
         "prod",

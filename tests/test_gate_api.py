@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.changelog import Actor
@@ -660,3 +662,27 @@ def test_the_gates_writes_are_the_decisions_and_the_change_log_rows_of_each_writ
 
     assert ChangeLogEntry.objects.count() == changes_before  # a decision is its own record
     assert GateDecision.objects.count() == 1
+
+
+def test_a_gate_call_over_http_makes_as_many_queries_for_deep_lineage_and_many_policies(client, admin, deployer):
+    lab = publisher("deep-lab", "FR")
+    parent = "deep-lab/m0"
+    model(parent, lab)
+    for depth in range(1, 11):
+        child = model(f"deep-lab/m{depth}", lab)
+        derive_from(child, parent)
+        parent = f"deep-lab/m{depth}"
+
+    def queries(reference: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            ask(client, deployer, reference)
+        return len(captured)
+
+    post(client, POLICIES, NO_LICENSE_WARNS, admin)
+    ask(client, deployer, "huggingface:deep-lab/m0")  # the token's first use records it (once)
+    shallow, deep = queries("huggingface:deep-lab/m1"), queries("huggingface:deep-lab/m10")
+    for number in range(19):
+        post(client, POLICIES, {**NO_LICENSE_WARNS, "name": f"warns-{number}"}, admin)
+    many_policies = queries("huggingface:deep-lab/m10")
+
+    assert shallow == deep == many_policies

@@ -40,13 +40,13 @@ from core.access import Capability
 from governance import gate, policies, violations
 from governance.gate import ArtifactClaim
 from governance.models import GateDecision, Override, Policy, PolicyAction, Violation, ViolationState
-from inventory.filters import MAX_ID
+from inventory.filters import MAX_ID, StrictBooleanFilter
 
 # --- Filters --------------------------------------------------------------------------------------
 
 
 class PolicyFilter(django_filters.FilterSet):
-    enabled = django_filters.BooleanFilter()
+    enabled = StrictBooleanFilter()
     action = django_filters.ChoiceFilter(choices=PolicyAction.choices)
 
     class Meta:
@@ -217,7 +217,7 @@ class GateViewSet(RegistryViewSet):
     capabilities = {"create": Capability.REGISTER}
     serializer_class = GateAnswerSerializer
 
-    @extend_schema(request=GateRequestSerializer, responses=GateAnswerSerializer)
+    @extend_schema(request=GateRequestSerializer, responses={200: GateAnswerSerializer})
     def create(self, request: Request) -> Response:
         """May the model (at ``@revision``, else its latest known one) go to ``environment`` now, with these
         files? Always 200 with the decision and every reason (a model not in the inventory: ``deny``);

@@ -37,14 +37,23 @@ DECISIONS = [("allow", "allow"), ("warn", "warn"), ("deny", "deny")]  # the gate
 # --- Policies -------------------------------------------------------------------------------------
 
 
+_SCALAR = [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]
+
+
+@extend_schema_field({"oneOf": [*_SCALAR, {"type": "array", "minItems": 1, "items": {"oneOf": _SCALAR}}]})
+class ConditionValueField(serializers.JSONField):
+    """A condition's value: one string, number or boolean, or a list of them."""
+
+
 class ConditionSerializer(StrictSerializer):
     """``{"subject", "operator", "value"}``, plus ``kind`` (a review kind) for ``audit_status`` and
     ``days_since_approval``. Which operators and values fit which subject: docs/policies.md."""
 
     subject = serializers.ChoiceField(choices=list(SUBJECTS))
     operator = serializers.ChoiceField(choices=list(OPERATORS))
-    value = serializers.JSONField(
-        help_text="one value, or a non-empty list for in, not_in and contains_any; its type is the subject's"
+    value = ConditionValueField(
+        allow_null=True,  # checked against the subject by governance.conditions, which says what it takes
+        help_text="one value, or a non-empty list for in, not_in and contains_any; its type is the subject's",
     )
     kind = serializers.ChoiceField(choices=ReviewKind.choices, required=False, help_text="audit subjects only")
 
@@ -264,7 +273,7 @@ class ArtifactClaimSerializer(StrictSerializer):
     path = text(500, help_text="relative to the model folder, with / separators")
     sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}\Z", max_length=64, help_text="64 hex digits")
     blob_id = serializers.RegexField(
-        r"^[0-9a-fA-F]{40}\Z", max_length=40, required=False, default="",
+        r"^[0-9a-fA-F]{40}\Z", max_length=40, required=False,
         help_text="git blob id (40 hex digits): how files outside Git LFS are checked",
     )  # fmt: skip
 
