@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from core import changelog, events
 from core.changelog import Actor
@@ -25,7 +25,11 @@ def create_policy(*, actor: Actor, definition: Mapping[str, Any]) -> Policy:
     with transaction.atomic():
         policy = Policy(**_checked_definition(definition))
         policy.full_clean()
-        policy.save()
+        try:
+            with transaction.atomic():
+                policy.save()
+        except IntegrityError:  # the same name, created by someone else since full_clean looked
+            raise ValidationError({"name": "a policy with this name exists"}) from None
         _record_version(actor=actor, policy=policy, before=None)
         return policy
 

@@ -2,7 +2,6 @@
 its request to one service or selector call (``governance.policies``, ``.violations``, ``.gate``)."""
 
 import csv
-from collections.abc import Iterator
 from typing import Any
 
 import django_filters
@@ -36,8 +35,10 @@ from api.governance.policy_serializers import (
     WaiverSerializer,
 )
 from api.governance.views import conflict
+from api.renderers import CsvOrProblem
 from core.access import Capability
 from governance import gate, policies, violations
+from governance.exports import COLUMNS, decision_rows
 from governance.gate import ArtifactClaim
 from governance.models import GateDecision, Override, Policy, PolicyAction, Violation, ViolationState
 from inventory.filters import MAX_ID, StrictBooleanFilter
@@ -233,37 +234,11 @@ class GateViewSet(RegistryViewSet):
         return Response(GateAnswerSerializer(decision, context={"request": request}).data)
 
 
-class CsvOrProblemRenderer(JSONRenderer):
-    """Lets the export be asked for as ``Accept: text/csv`` (the CSV itself is a StreamingHttpResponse,
-    which no renderer touches); an error on that route still answers problem+json."""
-
-    media_type = "text/csv"
-    format = "csv"
-
-
-CSV_COLUMNS = (
-    "id", "time", "actor", "reference", "model_id", "revision", "environment", "system", "decision", "reasons",
-    "policy_versions", "request_id",
-)  # fmt: skip
-
-
 class _Echo:
+    """A file-like object that hands back what the csv writer writes, for streaming its lines."""
+
     def write(self, value: str) -> str:
         return value
-
-
-def _cell(value: object) -> str:
-    """A spreadsheet opening the export runs no formula from a cell: text starting like one is quoted."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _reasons_text(reasons: list[dict[str, Any]]) -> str:
-    described = []
-    for reason in reasons:
-        waived = " (waived)" if reason["waived"] else ""
-        described.append(f"[{reason['action']}] {reason['policy'] or 'gate'}: {reason['message']}{waived}")
-    return "; ".join(described)
 
 
 class GateDecisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
@@ -278,37 +253,16 @@ class GateDecisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
         responses={
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR,
-                description="one row per decision, newest first, with a header row: " + ", ".join(CSV_COLUMNS),
+                description="one row per decision, newest first, with a header row: " + ", ".join(COLUMNS),
             )
         },
     )
-    @action(detail=False, methods=["get"], pagination_class=None, renderer_classes=[JSONRenderer, CsvOrProblemRenderer])
+    @action(detail=False, methods=["get"], pagination_class=None, renderer_classes=[JSONRenderer, CsvOrProblem])
     def export(self, request: Request) -> StreamingHttpResponse:
         """Every decision the filters select (all of them without any), as CSV, streamed."""
         decisions = self.filter_queryset(self.get_queryset())
         writer = csv.writer(_Echo())
-
-        def rows() -> Iterator[str]:
-            yield writer.writerow(CSV_COLUMNS)
-            for decision in decisions.iterator(chunk_size=2000):
-                versions = "; ".join(f"{name} v{version}" for name, version in sorted(decision.policy_versions.items()))
-                yield writer.writerow(
-                    [
-                        decision.pk,
-                        decision.created_at.isoformat(),
-                        _cell(decision.actor_name),
-                        _cell(decision.reference),
-                        decision.model_id or "",
-                        _cell(decision.revision),
-                        _cell(decision.environment),
-                        _cell(decision.system),
-                        decision.decision,
-                        _cell(_reasons_text(decision.reasons)),
-                        _cell(versions),
-                        _cell(decision.request_id),
-                    ]
-                )
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        rows = (writer.writerow(row) for row in decision_rows(decisions.iterator(chunk_size=2000)))
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="gate-decisions.csv"'
         return response

@@ -22,7 +22,7 @@ from governance.models import (
     ViolationState,
 )
 from governance.violations import state_of
-from inventory.models import AIModel, AuditStatus
+from inventory.models import AuditStatus
 from inventory.purls import ModelReference, build_purl
 from inventory.selectors import audit_status_of, effective_origin, find_model
 
@@ -213,14 +213,14 @@ class WaiverSerializer(StrictSerializer):
 # --- Break-glass overrides ------------------------------------------------------------------------
 
 
-def _model_in_inventory(value: str, *, revision_allowed: bool) -> tuple[ModelReference, AIModel | None]:
+def _reference(value: str, *, revision_allowed: bool) -> ModelReference:
     try:
         reference = model_reference(value)
     except serializers.ValidationError as error:
         raise serializers.ValidationError({"model": error.detail}) from None
     if reference.revision and not revision_allowed:
         raise serializers.ValidationError({"model": "an override is for the model, not a revision: leave out @"})
-    return reference, find_model(source=reference.source, upstream_id=reference.upstream_id)
+    return reference
 
 
 class OverrideRequestSerializer(StrictSerializer):
@@ -232,7 +232,8 @@ class OverrideRequestSerializer(StrictSerializer):
     expires_at = serializers.DateTimeField(help_text="in the future")
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        _, found = _model_in_inventory(data["model"], revision_allowed=False)
+        reference = _reference(data["model"], revision_allowed=False)
+        found = find_model(source=reference.source, upstream_id=reference.upstream_id)
         if found is None:
             raise serializers.ValidationError({"model": "not in the inventory"})
         return {**data, "model": found}
@@ -290,7 +291,7 @@ class GateRequestSerializer(StrictSerializer):
     )  # fmt: skip
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        reference, _ = _model_in_inventory(data["model"], revision_allowed=True)
+        reference = _reference(data["model"], revision_allowed=True)  # the gate itself looks the model up
         seen: set[str] = set()
         for index, artifact in enumerate(data["artifacts"]):
             if artifact["path"] in seen:

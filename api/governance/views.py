@@ -31,6 +31,7 @@ from api.governance.serializers import (
 )
 from api.governance.uploads import EvidenceSizeLimit
 from api.parsers import JSONParser
+from api.renderers import OctetStreamOrProblem
 from core.access import Capability
 from governance import services
 from governance.filters import AuditReviewFilter
@@ -47,14 +48,6 @@ PROBLEM = {"$ref": "#/components/schemas/Problem"}  # added to the schema by api
 def conflict(description: str) -> dict[tuple[int, str], OpenApiResponse]:
     """A 409 answer (``core.conflicts.Conflict``) as problem+json."""
     return {(409, "application/problem+json"): OpenApiResponse(PROBLEM, description=description)}
-
-
-class FileOrProblemRenderer(JSONRenderer):
-    """Lets a download be asked for as ``Accept: application/octet-stream`` (the file itself is a
-    FileResponse, which no renderer touches); an error on that route still answers problem+json."""
-
-    media_type = "application/octet-stream"
-    format = "bin"
 
 
 class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
@@ -154,7 +147,7 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
         detail=True,
         methods=["get"],
         url_path=r"evidence/(?P<evidence_id>[0-9]{1,18})/file",
-        renderer_classes=[JSONRenderer, FileOrProblemRenderer],
+        renderer_classes=[JSONRenderer, OctetStreamOrProblem],
     )
     def evidence_file(self, request: Request, pk: str | None = None, evidence_id: str = "") -> FileResponse:
         """Download an uploaded file (always as an attachment of type application/octet-stream)."""
