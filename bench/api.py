@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import free_port, prepare_database, recreate_database, start_process, wait_for
+from bench.common import free_port, recreate_database, setup_django, start_process, wait_for
 
 PAGE = 100
 CHAIN = 5  # models per lineage chain
@@ -124,11 +124,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     }
     web = None
     try:
-        prepare_database(env, options.database_url)
-        os.environ.update(env)
-        import django
-
-        django.setup()
+        setup_django(env, options.database_url)
         from core.changelog import Actor
         from core.tokens import issue_token
 

@@ -1,5 +1,6 @@
 """What the benchmarks share: a database of their own, free ports, processes with their logs."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -46,6 +47,15 @@ def prepare_database(env: dict[str, str], database_url: str) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=PROJECT_DIR, env=env, check=True
     )
+
+
+def setup_django(env: dict[str, str], database_url: str) -> None:
+    """A fresh, migrated database, and Django set up in this process on it (with ``env``)."""
+    prepare_database(env, database_url)
+    os.environ.update(env)
+    import django
+
+    django.setup()
 
 
 def start_process(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -27,7 +27,7 @@ from typing import Any
 
 import requests
 
-from bench.common import free_port, prepare_database, recreate_database, start_process, wait_for
+from bench.common import free_port, recreate_database, setup_django, start_process, wait_for
 from bench.writes import bulk_shape, register_in_bulk
 
 ENVIRONMENT = "prod"
@@ -212,11 +212,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     }
     web = None
     try:
-        prepare_database(env, options.database_url)
-        os.environ.update(env)
-        import django
-
-        django.setup()
+        setup_django(env, options.database_url)
         from core.changelog import Actor
         from core.tokens import issue_token
 

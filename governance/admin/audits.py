@@ -19,7 +19,7 @@ from core.access import principal_for_user
 from core.admin import ReadOnlyAdmin
 from core.conflicts import Conflict
 from governance import selectors, services
-from governance.admin.common import REFUSALS, refusal_text
+from governance.admin.common import REFUSALS, ReadOnlyInline, refusal_text
 from governance.models import DECISIONS, AuditReview, Evidence, EvidenceKind, ReviewState
 
 
@@ -37,23 +37,12 @@ class StateNowFilter(admin.SimpleListFilter):
         return selectors.with_state(queryset, self.value()) if self.value() else queryset
 
 
-class EvidenceInline(admin.TabularInline):
+class EvidenceInline(ReadOnlyInline):
     """A review's evidence: links open, files download (as attachments)."""
 
     model = Evidence
-    extra = 0
-    can_delete = False
     fields = ["kind", "title", "open", "content_type", "size", "sha256", "added_by", "added_at"]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     @admin.display(description="link or file")
     def open(self, evidence: Evidence) -> str:

@@ -1,5 +1,6 @@
 """What the governance admin pages share: the refusals a service may answer with, shown as text."""
 
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 
@@ -26,3 +27,19 @@ def principal_of(request: HttpRequest) -> Principal:
         cached = principal_for_user(request.user)
         request._governance_principal = cached  # type: ignore[attr-defined]
     return cached
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown inside another object's page, never added, changed or deleted there."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

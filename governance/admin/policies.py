@@ -30,7 +30,7 @@ from core.access import Capability
 from core.admin import ReadOnlyAdmin
 from core.changelog import Actor
 from governance import gate, policies, violations
-from governance.admin.common import REFUSALS, principal_of, refusal_text
+from governance.admin.common import REFUSALS, ReadOnlyInline, principal_of, refusal_text
 from governance.conditions import SUBJECTS
 from governance.exports import decision_rows
 from governance.models import GateDecision, Override, Policy, PolicyVersion, Violation, ViolationState
@@ -136,24 +136,13 @@ class PolicyForm(forms.ModelForm):
         return policies.update_policy(actor=actor, policy=self.instance, changes=self.definition())
 
 
-class PolicyVersionInline(admin.TabularInline):
+class PolicyVersionInline(ReadOnlyInline):
     """Every version of the policy, newest first, as it was defined and by whom."""
 
     model = PolicyVersion
-    extra = 0
-    can_delete = False
     ordering = ["-version"]
     fields = ["version", "actor_name", "created_at", "defined_as"]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     @admin.display(description="definition")
     def defined_as(self, version: PolicyVersion) -> str:
