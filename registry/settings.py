@@ -286,7 +286,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(EMBEDDED_BROKER_DIR / "queue"),
         "data_folder_out": str(EMBEDDED_BROKER_DIR / "queue"),
         "control_folder": str(EMBEDDED_BROKER_DIR / "control"),
-        "polling_interval": env_float("EMBEDDED_BROKER_POLL_SECONDS", 0.5, minimum=0.01),
+        "polling_interval": env_float("EMBEDDED_BROKER_POLL_SECONDS", 0.1, minimum=0.01),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -42,7 +42,7 @@ def test_two_auditors_deciding_at_once_one_wins_and_the_other_gets_a_conflict(tr
                 services.decide_review(principal=first, review=review, decision="approved")
                 decided.set()
                 time.sleep(1.0)  # the second decision is made while this one is uncommitted
-            times["first_committed"] = time.monotonic()
+                times["first_committing"] = time.monotonic()
         finally:
             decided.set()
             connection.close()
@@ -66,8 +66,8 @@ def test_two_auditors_deciding_at_once_one_wins_and_the_other_gets_a_conflict(tr
 
     assert isinstance(outcome.get("second"), Conflict), outcome
     assert "is approved" in str(outcome["second"])
-    # They overlapped: the second began before the first committed, and waited for it.
-    assert times["second_started"] < times["first_committed"] <= times["second_answered"]
+    # They overlapped: the second began before the first committed, and was answered only after it.
+    assert times["second_started"] < times["first_committing"] <= times["second_answered"]
     stored = AuditReview.objects.get(pk=review.pk)
     assert (stored.state, stored.reviewer_name) == ("approved", "first")
     assert AIModel.objects.get(pk=target.pk).audit_status == "approved"

@@ -260,3 +260,22 @@ def test_the_gate_finds_a_model_under_the_id_it_had_before_a_rename(cn_child):
 
     assert decision.model == cn_child
     assert decision.facts["effective_origin"] == ["CN", "US"]
+
+
+def test_a_failed_refresh_re_evaluates_the_policies_that_read_the_refresh_state(cn_child):
+    from inventory.services import upstream
+
+    policy = policies.create_policy(
+        actor=ACTOR,
+        definition={
+            "name": "refresh-errors-warn", "action": "warn", "enabled": True,
+            "conditions": [{"subject": "refresh_state", "operator": "is", "value": "error"}],
+        },
+    )  # fmt: skip
+    deliver_events()
+    assert not Violation.objects.filter(policy=policy).exists()
+
+    upstream.record_failure(actor=ACTOR, model=cn_child, error="hub said 500", retry_after_seconds=60)
+    deliver_events()
+
+    assert Violation.objects.get(policy=policy).model == cn_child

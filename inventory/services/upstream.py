@@ -331,6 +331,9 @@ def _set_state(
         AIModel.objects.filter(pk=model.pk).update(**changes)
         if current.refresh_state != state:
             changelog.record_many([_state_entry(actor, current, state, error)])
+            # Policies read the refresh state: it is a fact of the model like the others.
+            change = {"refresh_state": {"before": current.refresh_state, "after": state}}
+            events.record(actor=actor, events=[ModelFactsChanged(model.pk, change)])
 
 
 def _pickle_files(snapshot: dict[str, Any]) -> list[str]:
