@@ -5,11 +5,11 @@ per condition subject (``audit_status:<kind>`` and ``days_since_approval:<kind>`
 of queries, so the gate's query count does not grow with lineage depth or the number of policies.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Expression, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -27,15 +27,18 @@ def models_with_facts(model_ids: Iterable[int]) -> QuerySet[AIModel]:
     return _with_facts(AIModel.objects.filter(pk__in=list(model_ids))).order_by("pk")
 
 
-def model_with_facts(*, source: str, upstream_id: str) -> AIModel | None:
+def model_with_facts(
+    *, source: str, upstream_id: str, annotations: Mapping[str, Expression | Subquery] | None = None
+) -> AIModel | None:
     """The model under this upstream id (or an id it had before a rename), loaded as
-    ``models_with_facts`` loads it, without reading its row twice."""
+    ``models_with_facts`` loads it (plus ``annotations``), without reading its row twice."""
+    extra = dict(annotations or {})
     by_id = AIModel.objects.annotate(key=Lower("upstream_id")).filter(source=source, key=upstream_id.lower())
-    found = _with_facts(by_id).first()
+    found = _with_facts(by_id).annotate(**extra).first()
     if found is None:
         renamed = ModelAlias.objects.annotate(key=Lower("upstream_id")).filter(source=source, key=upstream_id.lower())
         model_id = renamed.values_list("model_id", flat=True).first()
-        found = models_with_facts([model_id]).first() if model_id else None
+        found = models_with_facts([model_id]).annotate(**extra).first() if model_id else None
     return found
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from core import changelog
@@ -20,7 +21,6 @@ from core.request_context import current_request_id
 from governance.facts import facts_of, model_with_facts, revision_of
 from governance.models import GateDecision, Override, Policy, PolicyAction, Violation, ViolationState
 from governance.policies import applies_to, findings
-from governance.violations import state_of as violation_state
 from inventory.models import AIModel, Artifact
 from inventory.purls import ModelReference
 from inventory.services.revisions import stored_revision
@@ -52,7 +52,14 @@ def ask(
     if not principal.can(Capability.REGISTER):
         raise PermissionDenied("only deployers (and editors, admins) ask the gate")
     now = timezone.now()
-    model = model_with_facts(source=reference.source, upstream_id=reference.upstream_id)
+    standing = Override.objects.filter(
+        model=OuterRef("pk"), environment=environment, revoked_at__isnull=True, expires_at__gt=now
+    ).order_by("-expires_at")
+    model = model_with_facts(
+        source=reference.source,
+        upstream_id=reference.upstream_id,
+        annotations={"override_id": Subquery(standing.values("pk")[:1])},  # read with the model: no query of its own
+    )
     context = {"asked_as": asked_as, "environment": environment, "system": system, "principal": principal}
     if model is None:
         reason = _reason(None, PolicyAction.FAIL, f"{reference.source}:{reference.upstream_id} is not in the inventory")
@@ -64,23 +71,18 @@ def ask(
         return _record(**context, model=model, revision=wanted, decision=DENY, reasons=[reason])
     facts = facts_of(model, revision, now)
     policies = [policy for policy in Policy.objects.filter(enabled=True) if applies_to(policy, model, environment)]
-    waived = {
-        violation.policy_id
-        for violation in Violation.objects.filter(model=model, state=ViolationState.WAIVED)
-        if violation_state(violation, now) == ViolationState.WAIVED
-    }
-    reasons = []
-    for policy in policies:
-        if met := findings(policy, facts):
-            reasons.append(_reason(policy.name, policy.action, "; ".join(met), waived=policy.pk in waived))
+    flagged = [(policy, met) for policy in policies if (met := findings(policy, facts))]
+    waived = set()
+    if flagged:  # only then can a waiver matter
+        waivers = Violation.objects.filter(model=model, state=ViolationState.WAIVED, waived_until__gt=now)
+        waived = set(waivers.values_list("policy_id", flat=True))
+    reasons = [
+        _reason(policy.name, policy.action, "; ".join(met), waived=policy.pk in waived) for policy, met in flagged
+    ]
     checked = _checked_artifacts(list(revision.artifacts.all()) if revision else [], artifacts)
     reasons += [_reason(None, PolicyAction.FAIL, item["problem"]) for item in checked if item["problem"]]
     decision = _decision(reasons)
-    override = (
-        Override.objects.filter(model=model, environment=environment, revoked_at__isnull=True, expires_at__gt=now)
-        .order_by("-expires_at")
-        .first()
-    )
+    override = Override.objects.get(pk=model.override_id) if model.override_id else None
     if override is not None:
         message = (
             f"break-glass override by {override.created_by} until {override.expires_at.isoformat()}: {override.reason}"

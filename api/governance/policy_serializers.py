@@ -334,11 +334,16 @@ class GateAnswerSerializer(serializers.Serializer):
     """The gate's decision with every reason; ``model`` null when it is not in the inventory."""
 
     decision = serializers.ChoiceField(choices=DECISIONS)
-    reasons = GateReasonSerializer(many=True)
+    reasons = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
     revision = serializers.SerializerMethodField()
     decision_id = serializers.IntegerField(source="pk")
     links = serializers.SerializerMethodField()
+
+    @extend_schema_field(GateReasonSerializer(many=True))
+    def get_reasons(self, decision: GateDecision) -> list[dict[str, Any]]:
+        # Stored as the gate made them, in this very shape: no field-by-field pass (a gate call's budget).
+        return decision.reasons
 
     @extend_schema_field(GateModelSerializer(allow_null=True))
     def get_model(self, decision: GateDecision) -> dict[str, Any] | None:
