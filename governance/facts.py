@@ -9,21 +9,21 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Expression, Prefetch, QuerySet, Subquery
+from django.db.models import Exists, Expression, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from governance.models import AuditReview
 from governance.selectors import NOT_COUNTING, coverage
-from inventory.models import UNKNOWN_COUNTRY, AIModel, AuditStatus, ModelAlias, Revision
+from inventory.models import UNKNOWN_COUNTRY, AIModel, Artifact, AuditStatus, ModelAlias, Revision
 from inventory.selectors import effective_origin
 
 APPROVED_STATUSES = (AuditStatus.APPROVED, AuditStatus.CONDITIONAL)
 
 
 def models_with_facts(model_ids: Iterable[int]) -> QuerySet[AIModel]:
-    """The models with their publisher, license, origin, revisions (newest first, with artifacts)
-    and counting reviews loaded: six queries whatever their number."""
+    """The models with their publisher, license, origin, revisions (newest first, each knowing
+    whether it has pickle-based files) and counting reviews loaded: four queries whatever their number."""
     return _with_facts(AIModel.objects.filter(pk__in=list(model_ids))).order_by("pk")
 
 
@@ -42,10 +42,17 @@ def model_with_facts(
     return found
 
 
+_PICKLED = Exists(Artifact.objects.filter(revision=OuterRef("pk"), pickle_based=True))
+
+
 def _with_facts(models: QuerySet[AIModel]) -> QuerySet[AIModel]:
     return models.select_related("publisher", "declared_license").prefetch_related(
         "origin_countries",
-        Prefetch("revisions", queryset=Revision.objects.order_by("-created_at", "-id").prefetch_related("artifacts")),
+        # Whether a revision has pickle-based files is all the facts need of its files (the gate reads
+        # the files themselves only when a pipeline names some).
+        Prefetch(
+            "revisions", queryset=Revision.objects.order_by("-created_at", "-id").annotate(has_pickle_files=_PICKLED)
+        ),
         Prefetch(
             "audit_reviews",
             queryset=AuditReview.objects.exclude(state__in=NOT_COUNTING).order_by("-requested_at", "-id"),
@@ -59,7 +66,6 @@ def facts_of(model: AIModel, revision: Revision | None, now: datetime | None = N
     now = now or timezone.now()
     origin = effective_origin(model)
     license_ = model.declared_license
-    files = list(revision.artifacts.all()) if revision else []
     audits = coverage(model, revision, now, reviews=list(model.audit_reviews.all()))
     facts: dict[str, Any] = {
         "publisher_country": (model.publisher.country if model.publisher else "") or UNKNOWN_COUNTRY,
@@ -71,7 +77,7 @@ def facts_of(model: AIModel, revision: Revision | None, now: datetime | None = N
         "license_mismatch": model.license_mismatch,
         "audit_status": str(audits.status),  # plain strings: facts are shown in messages and stored as JSON
         "days_since_approval": None,
-        "pickle_artifacts": any(file.pickle_based for file in files),
+        "pickle_artifacts": bool(revision and revision.has_pickle_files),
         "scan_issues": len(revision.scan_issues) if revision else 0,
         "scan_not_done": revision is None or revision.scan_done is not True,
         "origin_unknown": UNKNOWN_COUNTRY in origin,

@@ -1,8 +1,9 @@
 """The deploy gate: may this model (at this revision, with these files) go to this environment now?
 
 Each answer is recorded with the facts and policy versions it was made from. Its query count is
-fixed: the model with its facts (``models_with_facts``), the policies, the model's violations, the
-override, and the decision's own row, whatever the lineage depth or the number of policies.
+fixed: the model with its facts and standing override (``model_with_facts``), the policies, the
+model's waivers when a policy flags it, the revision's files when a pipeline names some, and the
+decision's own row, whatever the lineage depth or the number of policies.
 """
 
 from collections.abc import Sequence
@@ -79,7 +80,8 @@ def ask(
     reasons = [
         _reason(policy.name, policy.action, "; ".join(met), waived=policy.pk in waived) for policy, met in flagged
     ]
-    checked = _checked_artifacts(list(revision.artifacts.all()) if revision else [], artifacts)
+    recorded = list(revision.artifacts.all()) if revision and artifacts else []  # read only when files are named
+    checked = _checked_artifacts(recorded, artifacts)
     reasons += [_reason(None, PolicyAction.FAIL, item["problem"]) for item in checked if item["problem"]]
     decision = _decision(reasons)
     override = Override.objects.get(pk=model.override_id) if model.override_id else None
