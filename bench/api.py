@@ -14,13 +14,12 @@ import json
 import os
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import requests
 
-from bench.common import free_port, recreate_database, setup_django, start_process, wait_for
+from bench.common import free_port, recreate_database, setup_django, start_web, token_session
 
 PAGE = 100
 CHAIN = 5  # models per lineage chain
@@ -130,13 +129,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
         ids = seed_models(options.models)
         secret = issue_token(actor=Actor.system("bench"), name="bench", role="viewer").secret
-        web = start_process(
-            [str(Path(sys.executable).parent / "gunicorn"), "registry.wsgi", "--config", "gunicorn.conf.py"],
-            env, log_dir / "bench-api-web.log",
-        )  # fmt: skip
-        wait_for(f"{base_url}/healthz")
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {secret}"
+        web = start_web(env, log_dir / "bench-api-web.log", base_url)
+        session = token_session(secret)
         pick = random.Random(options.seed)
         offsets = [pick.randrange(0, max(options.models - PAGE, 1)) for _ in range(options.requests)]
         picked = [pick.choice(ids) for _ in range(options.requests)]

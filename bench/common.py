@@ -61,3 +61,18 @@ def setup_django(env: dict[str, str], database_url: str) -> None:
 def start_process(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("wb") as output:
         return subprocess.Popen(args, cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT)
+
+
+def start_web(env: dict[str, str], log: Path, base_url: str) -> subprocess.Popen:
+    """The project's gunicorn (its gunicorn.conf.py), serving once this returns."""
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    web = start_process([gunicorn, "registry.wsgi", "--config", "gunicorn.conf.py"], env, log)
+    wait_for(f"{base_url}/healthz")
+    return web
+
+
+def token_session(secret: str) -> requests.Session:
+    """A session that sends the API token with every request."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {secret}"
+    return session

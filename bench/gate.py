@@ -18,7 +18,6 @@ import json
 import os
 import random
 import statistics
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
@@ -27,7 +26,7 @@ from typing import Any
 
 import requests
 
-from bench.common import free_port, recreate_database, setup_django, start_process, wait_for
+from bench.common import free_port, recreate_database, setup_django, start_web, token_session
 from bench.writes import bulk_shape, register_in_bulk
 
 ENVIRONMENT = "prod"
@@ -222,13 +221,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         seeded = seed_governance(random.Random(options.seed))
         seconds = round(time.perf_counter() - started, 1)
         secret = issue_token(actor=Actor.system("bench"), name="bench-gate", role="deployer").secret
-        web = start_process(
-            [str(Path(sys.executable).parent / "gunicorn"), "registry.wsgi", "--config", "gunicorn.conf.py"],
-            env, log_dir / "bench-gate-web.log",
-        )  # fmt: skip
-        wait_for(f"{base_url}/healthz")
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {secret}"
+        web = start_web(env, log_dir / "bench-gate-web.log", base_url)
+        session = token_session(secret)
         pick = random.Random(options.seed)
         references = [f"huggingface:{pick.choice(shape)['upstream_id']}" for _ in range(options.requests)]
         compare(session, base_url, references[:1] * 8)  # each process's first requests are slower

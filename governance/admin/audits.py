@@ -19,22 +19,14 @@ from core.access import principal_for_user
 from core.admin import ReadOnlyAdmin
 from core.conflicts import Conflict
 from governance import selectors, services
-from governance.admin.common import REFUSALS, ReadOnlyInline, refusal_text
+from governance.admin.common import REFUSALS, ReadOnlyInline, refusal_text, state_now_filter
 from governance.models import DECISIONS, AuditReview, Evidence, EvidenceKind, ReviewState
 
-
-class StateNowFilter(admin.SimpleListFilter):
-    """Reviews by their state as of now (an approval past its expiry is expired before the schedule
-    stores it), as the API's ``state`` filter does."""
-
-    title = "state (as of now)"
-    parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return list(ReviewState.choices)
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditReview]) -> QuerySet[AuditReview]:
-        return selectors.with_state(queryset, self.value()) if self.value() else queryset
+StateNowFilter = state_now_filter(
+    ReviewState.choices,
+    selectors.with_state,
+    "Reviews by their state as of now (an approval past its expiry is expired before the schedule stores it).",
+)
 
 
 class EvidenceInline(ReadOnlyInline):

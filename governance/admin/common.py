@@ -1,7 +1,10 @@
 """What the governance admin pages share: the refusals a service may answer with, shown as text."""
 
+from collections.abc import Callable
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.access import Principal, principal_for_user
@@ -43,3 +46,22 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+def state_now_filter(
+    choices: list[tuple[str, str]], with_state: Callable[[QuerySet, str], QuerySet], explained: str
+) -> type[admin.SimpleListFilter]:
+    """A list filter by state as of now (``with_state`` of the selectors), as the API's ``state`` filter."""
+
+    class StateNowFilter(admin.SimpleListFilter):
+        __doc__ = explained
+        title = "state (as of now)"
+        parameter_name = "state"
+
+        def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+            return list(choices)
+
+        def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+            return with_state(queryset, self.value()) if self.value() else queryset
+
+    return StateNowFilter

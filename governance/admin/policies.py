@@ -30,7 +30,7 @@ from core.access import Capability
 from core.admin import ReadOnlyAdmin
 from core.changelog import Actor
 from governance import gate, policies, violations
-from governance.admin.common import REFUSALS, ReadOnlyInline, principal_of, refusal_text
+from governance.admin.common import REFUSALS, ReadOnlyInline, principal_of, refusal_text, state_now_filter
 from governance.conditions import SUBJECTS
 from governance.exports import decision_rows
 from governance.models import GateDecision, Override, Policy, PolicyVersion, Violation, ViolationState
@@ -306,18 +306,11 @@ class PolicyAdmin(admin.ModelAdmin):
 # --- Violations -----------------------------------------------------------------------------------
 
 
-class ViolationStateFilter(admin.SimpleListFilter):
-    """Violations by their state as of now (a waiver past its end is open again before the sweep
-    stores it)."""
-
-    title = "state (as of now)"
-    parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return list(ViolationState.choices)
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Violation]) -> QuerySet[Violation]:
-        return violations.with_state(queryset, self.value()) if self.value() else queryset
+ViolationStateFilter = state_now_filter(
+    ViolationState.choices,
+    violations.with_state,
+    "Violations by their state as of now (a waiver past its end is open again before the sweep stores it).",
+)
 
 
 class WaiveForm(forms.Form):
