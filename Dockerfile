@@ -30,6 +30,7 @@ COPY core ./core
 COPY inventory ./inventory
 COPY governance ./governance
 COPY api ./api
+COPY portal ./portal
 # Static files are collected at build time; the key and data folder here serve this step only.
 RUN SECRET_KEY=collectstatic-only DATA_DIR=/tmp/build python manage.py collectstatic --noinput \
     && rm -rf /tmp/build

@@ -4,7 +4,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -185,9 +185,20 @@ def audit_status_of(model: AIModel, now: datetime | None = None) -> str:
     return AuditStatus.EXPIRED if lapsed and model.audit_status in _LAPSING_STATUSES else model.audit_status
 
 
+def _lapsed(now: datetime | None) -> Q:
+    return Q(audit_status__in=_LAPSING_STATUSES, audit_expires_at__lte=now or timezone.now())
+
+
 def with_audit_status(models: QuerySet[AIModel], status: str, now: datetime | None = None) -> QuerySet[AIModel]:
     """The models whose ``audit_status_of`` is ``status`` (one indexed condition, and the expiry)."""
-    lapsed = Q(audit_status__in=_LAPSING_STATUSES, audit_expires_at__lte=now or timezone.now())
+    lapsed = _lapsed(now)
     if status == AuditStatus.EXPIRED:
         return models.filter(Q(audit_status=status) | lapsed)
     return models.filter(audit_status=status).exclude(lapsed)
+
+
+def audit_status_counts(models: QuerySet[AIModel], now: datetime | None = None) -> dict[str, int]:
+    """How many of ``models`` have each ``audit_status_of`` (one query)."""
+    status = Case(When(_lapsed(now), then=Value(AuditStatus.EXPIRED.value)), default=F("audit_status"))
+    rows = models.order_by().annotate(status_now=status).values("status_now").annotate(count=Count("pk"))
+    return {row["status_now"]: row["count"] for row in rows}

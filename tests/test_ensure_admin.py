@@ -4,8 +4,9 @@ import io
 import re
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib import auth
 from django.core.management import call_command
+from django.test import RequestFactory
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
@@ -14,6 +15,11 @@ def ensure_admin(*args: str) -> str:
     output = io.StringIO()
     call_command("ensure_admin", *args, stdout=output)
     return output.getvalue()
+
+
+def authenticate(**credentials: str) -> object:
+    """A sign-in as the portal's makes it: with its request (django-axes counts it)."""
+    return auth.authenticate(RequestFactory().post("/login/"), **credentials)
 
 
 def printed_password(output: str) -> str:
