@@ -30,8 +30,8 @@ from core.admin import ReadOnlyAdmin
 from governance import gate, policies, violations
 from governance.admin.common import REFUSALS, ReadOnlyInline, principal_of, refusal_text, state_now_filter
 from governance.exports import decision_rows
-from governance.forms import PolicyForm, WaiveForm
 from governance.models import GateDecision, Override, Policy, PolicyVersion, Violation, ViolationState
+from governance.policy_forms import PolicyForm, WaiveForm
 from inventory.models import AIModel
 
 DRY_RUN_SHOWN = 200  # models listed per policy on the dry-run page (all are counted)
