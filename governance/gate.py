@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from core import changelog
@@ -200,3 +200,15 @@ def revoke_override(*, principal: Principal, override: Override) -> Override:
                 after=changelog.snapshot(current),
             )
         return current
+
+
+def standing(now: datetime | None = None) -> Q:
+    """The overrides that let their model through now: neither revoked nor run out."""
+    return Q(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+def override_state(override: Override, now: datetime | None = None) -> str:
+    """``active``, ``expired`` or ``revoked``, as of ``now``."""
+    if override.revoked_at is not None:
+        return "revoked"
+    return "active" if override.expires_at > (now or timezone.now()) else "expired"
