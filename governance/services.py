@@ -167,7 +167,7 @@ def withdraw_review(*, principal: Principal, review: AuditReview) -> AuditReview
     """The requester (or an admin) takes back a review that has no decision yet."""
     with transaction.atomic():
         current = _lock_review(review)
-        if not (_is_requester(principal, current) or principal.can(Capability.ADMINISTER)):
+        if not may_withdraw(principal, current):
             raise PermissionDenied("only who asked for a review (or an admin) may withdraw it")
         _require_state(current, OPEN_STATES, "withdrawn")
         return _transition(
@@ -214,7 +214,7 @@ def _add_evidence(
 ) -> Evidence:
     with transaction.atomic():
         current = _lock_review(review)
-        if not (_is_requester(principal, current) or principal.can(Capability.AUDIT)):
+        if not may_add_evidence(principal, current):
             raise PermissionDenied("only who asked for the review or an auditor may add evidence")
         _require_state(current, OPEN_STATES, "given evidence")
         evidence.review = current
@@ -354,7 +354,7 @@ def _require_state(review: AuditReview, allowed: set[str] | frozenset[str], doin
         raise Conflict(f"review #{review.pk} is {state}: it cannot be {doing} now")
 
 
-def _is_requester(principal: Principal, review: AuditReview) -> bool:
+def is_requester(principal: Principal, review: AuditReview) -> bool:
     """The same person or token, or the person accountable for both."""
     actor = principal.actor
     if (actor.kind, actor.id, actor.name) == (review.requester_kind, review.requester_id, review.requester_name):
@@ -362,12 +362,32 @@ def _is_requester(principal: Principal, review: AuditReview) -> bool:
     return principal.accountable_user_id is not None and principal.accountable_user_id == review.requester_person_id
 
 
+FOUR_EYES_REFUSAL = "four eyes: you asked for this review (yourself or through your token); another auditor must do it"
+
+
+def four_eyes_refusal(principal: Principal, review: AuditReview) -> str | None:
+    """Why the four-eyes rule keeps ``principal`` from taking or deciding ``review`` (None: it does not),
+    so that a page can say so before the click; ``take_review`` and ``decide_review`` refuse with it."""
+    if settings.AUDIT_FOUR_EYES and is_requester(principal, review):
+        return FOUR_EYES_REFUSAL
+    return None
+
+
+def may_withdraw(principal: Principal, review: AuditReview) -> bool:
+    """Who asked for a review (or an admin) may withdraw it (while it has no decision)."""
+    return is_requester(principal, review) or principal.can(Capability.ADMINISTER)
+
+
+def may_add_evidence(principal: Principal, review: AuditReview) -> bool:
+    """Who asked for a review or an auditor may add evidence (while it has no decision)."""
+    return is_requester(principal, review) or principal.can(Capability.AUDIT)
+
+
 def _require_other_person(principal: Principal, review: AuditReview) -> None:
     """Four eyes: who asked for a review may not take or decide it (``AUDIT_FOUR_EYES`` turns it off)."""
-    if settings.AUDIT_FOUR_EYES and _is_requester(principal, review):
-        raise PermissionDenied(
-            "four eyes: you asked for this review (yourself or through your token); another auditor must do it"
-        )
+    refusal = four_eyes_refusal(principal, review)
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
 def _create(*, actor: Actor, review: AuditReview, refresh: bool = True) -> None:

@@ -3,6 +3,7 @@ storing a file of any size in a temporary folder first."""
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpRequest
 from rest_framework.request import Request
 
 
@@ -16,8 +17,9 @@ class EvidenceSizeLimit(FileUploadHandler):
         self.exceeded = False
 
     @classmethod
-    def install(cls, request: Request) -> "EvidenceSizeLimit":
-        """Put the limit in front of the request's handlers; call before the body is read."""
+    def install(cls, request: Request | HttpRequest) -> "EvidenceSizeLimit":
+        """Put the limit in front of the request's handlers; call before the body is read (the API's
+        request or the portal's, whose view is exempt from the CSRF middleware so that it can)."""
         handler = cls(settings.AUDIT_EVIDENCE_MAX_BYTES)
         request.upload_handlers.insert(0, handler)
         return handler

@@ -5,7 +5,6 @@ same change-log rows, events and audit statuses as the API, and is refused what 
 
 from collections.abc import Callable, Iterable
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
@@ -20,7 +19,8 @@ from core.admin import ReadOnlyAdmin
 from core.conflicts import Conflict
 from governance import selectors, services
 from governance.admin.common import REFUSALS, ReadOnlyInline, refusal_text, state_now_filter
-from governance.models import DECISIONS, AuditReview, Evidence, EvidenceKind, ReviewState
+from governance.forms import DecisionForm
+from governance.models import AuditReview, Evidence, EvidenceKind, ReviewState
 
 StateNowFilter = state_now_filter(
     ReviewState.choices,
@@ -42,22 +42,6 @@ class EvidenceInline(ReadOnlyInline):
             url = reverse("admin:governance_evidence_download", args=[evidence.review_id, evidence.pk])
             return format_html('<a href="{}" download>{}</a>', url, evidence.file_name)
         return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', evidence.url, evidence.url)
-
-
-class DecisionForm(forms.Form):
-    """An auditor's decision on one review in progress (the service checks that it hangs together)."""
-
-    decision = forms.ChoiceField(choices=[(state, ReviewState(state).label) for state in sorted(DECISIONS)])
-    findings = forms.CharField(widget=forms.Textarea, required=False, help_text="required for a rejection")
-    conditions = forms.CharField(
-        widget=forms.Textarea, required=False, help_text="one a line; only an approval with conditions has them"
-    )
-    expires_at = forms.DateTimeField(
-        required=False, help_text="an approval's expiry (empty: the kind's default validity); YYYY-MM-DD HH:MM"
-    )
-
-    def clean_conditions(self) -> list[str]:
-        return [line.strip() for line in self.cleaned_data["conditions"].splitlines() if line.strip()]
 
 
 @admin.register(AuditReview)
