@@ -1,9 +1,10 @@
 """The deploy gate: may this model (at this revision, with these files) go to this environment now?
 
 Each answer is recorded with the facts and policy versions it was made from. Its query count is
-fixed: the model with its facts and standing override (``model_with_facts``), the policies, the
-model's waivers when a policy flags it, the revision's files when a pipeline names some, and the
-decision's own row, whatever the lineage depth or the number of policies.
+fixed, whatever the lineage depth or the number of policies: the model with its facts and standing
+override (``model_with_facts``), the enabled policies (only when one was written since this process
+last read them), the model's waivers when a policy flags it, the revision's files when a pipeline
+names some, and the decision's own row.
 """
 
 from collections.abc import Sequence
@@ -20,8 +21,8 @@ from core import changelog
 from core.access import Capability, Principal
 from core.request_context import current_request_id
 from governance.facts import facts_of, model_with_facts, revision_of
-from governance.models import GateDecision, Override, Policy, PolicyAction, Violation, ViolationState
-from governance.policies import applies_to, findings
+from governance.models import GateDecision, Override, PolicyAction, Violation, ViolationState
+from governance.policies import NEWEST_VERSION, applies_to, enabled_policies, findings
 from inventory.models import AIModel, Artifact
 from inventory.purls import ModelReference
 from inventory.services.revisions import stored_revision
@@ -59,7 +60,8 @@ def ask(
     model = model_with_facts(
         source=reference.source,
         upstream_id=reference.upstream_id,
-        annotations={"override_id": Subquery(standing.values("pk")[:1])},  # read with the model: no query of its own
+        # Read with the model, no query of their own: the standing override, and whether policies changed.
+        annotations={"override_id": Subquery(standing.values("pk")[:1]), "newest_policy_version": NEWEST_VERSION},
     )
     context = {"asked_as": asked_as, "environment": environment, "system": system, "principal": principal}
     if model is None:
@@ -71,7 +73,8 @@ def ask(
         reason = _reason(None, PolicyAction.FAIL, f"revision {wanted} of {model} is not recorded")
         return _record(**context, model=model, revision=wanted, decision=DENY, reasons=[reason])
     facts = facts_of(model, revision, now)
-    policies = [policy for policy in Policy.objects.filter(enabled=True) if applies_to(policy, model, environment)]
+    enabled = enabled_policies(model.newest_policy_version)
+    policies = [policy for policy in enabled if applies_to(policy, model, environment)]
     flagged = [(policy, met) for policy in policies if (met := findings(policy, facts))]
     waived = set()
     if flagged:  # only then can a waiver matter

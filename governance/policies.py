@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 
 from core import changelog, events
 from core.changelog import Actor
@@ -67,8 +68,10 @@ def _checked_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _record_version(*, actor: Actor, policy: Policy, before: dict[str, Any] | None) -> None:
+    global _enabled
     definition = {name: getattr(policy, name) for name in DEFINITION}
     PolicyVersion.objects.create(policy=policy, version=policy.version, definition=definition, actor_name=actor.name)
+    _enabled = None  # this process reads them afresh, even if this write is rolled back
     after = changelog.snapshot(policy)
     changelog.record(
         actor=actor, action="update" if before else "create", instance=policy, before=before, after=after,
@@ -79,6 +82,25 @@ def _record_version(*, actor: Actor, policy: Policy, before: dict[str, Any] | No
 
 def definition_of(policy: Policy) -> dict[str, Any]:
     return {name: getattr(policy, name) for name in DEFINITION}
+
+
+# --- The enabled policies, as the gate reads them ------------------------------------------------
+
+# The id of the newest policy version. Every policy written adds a version (and none is ever
+# deleted), so it moves with every change, in any process: the gate reads it with the model, in the
+# same query, and reads the enabled policies again only when it moved.
+NEWEST_VERSION = Subquery(PolicyVersion.objects.order_by("-pk").values("pk")[:1])
+_enabled: tuple[int | None, list[Policy]] | None = None  # (newest version id, the enabled policies)
+
+
+def enabled_policies(newest_version: int | None) -> list[Policy]:
+    """The enabled policies as of ``newest_version`` (a value of ``NEWEST_VERSION``): kept by the
+    process between calls while no policy is written. The list is shared: read it, never change it."""
+    global _enabled
+    known = _enabled
+    if known is None or known[0] != newest_version:
+        known = _enabled = (newest_version, list(Policy.objects.filter(enabled=True).order_by("pk")))
+    return known[1]
 
 
 # --- Scope and evaluation -----------------------------------------------------------------------

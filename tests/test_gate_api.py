@@ -17,7 +17,7 @@ from core.changelog import Actor
 from core.models import ChangeLogEntry, Role
 from core.tokens import issue_token
 from governance import violations
-from governance.models import GateDecision, Override, Policy, Violation
+from governance.models import GateDecision, Override, Policy, PolicyVersion, Violation
 from inventory.models import AIModel, License
 from inventory.services import revisions
 from inventory.sources.base import FileRecord
@@ -683,6 +683,23 @@ def test_a_gate_call_over_http_makes_as_many_queries_for_deep_lineage_and_many_p
     shallow, deep = queries("huggingface:deep-lab/m1"), queries("huggingface:deep-lab/m10")
     for number in range(19):
         post(client, POLICIES, {**NO_LICENSE_WARNS, "name": f"warns-{number}"}, admin)
+    first_after_the_change = queries("huggingface:deep-lab/m10")
     many_policies = queries("huggingface:deep-lab/m10")
 
     assert shallow == deep == many_policies
+    assert first_after_the_change == many_policies + 1  # the enabled policies, read again once
+
+
+def test_the_gate_sees_a_policy_another_process_wrote_since_it_last_read_them(client, admin, deployer, inventory):
+    post(client, POLICIES, NO_LICENSE_WARNS, admin)
+    assert ask(client, deployer, "huggingface:us-lab/unlicensed")["decision"] == "warn"  # read and kept
+
+    # As another process's create_policy commits it: a policy and its version, none of this process's doing.
+    definition = {**CN_NEEDS_AUDIT, "name": "written-elsewhere", "environments": [], "action": "fail",
+                  "conditions": [{"subject": "license_unknown", "operator": "is", "value": True}]}  # fmt: skip
+    elsewhere = Policy.objects.create(**definition)
+    PolicyVersion.objects.create(policy=elsewhere, version=1, definition=definition, actor_name="elsewhere")
+
+    answer = ask(client, deployer, "huggingface:us-lab/unlicensed")
+    assert answer["decision"] == "deny"
+    assert "written-elsewhere" in {reason["policy"] for reason in answer["reasons"]}

@@ -242,11 +242,13 @@ def queries_of_a_gate_call(reference: str) -> int:
 def test_the_gate_makes_as_many_queries_for_a_deep_lineage_and_many_policies_as_for_a_shallow_one():
     shallow, deep = chain(1), chain(10)
     policies.create_policy(actor=ACTOR, definition=CN_NEEDS_AUDIT)
+    queries_of_a_gate_call(shallow)  # reads the enabled policies, which the process then keeps
     one_policy = queries_of_a_gate_call(shallow)
     for index in range(19):
         definition = {**CN_NEEDS_AUDIT, "name": f"policy-{index}", "action": "warn"}
         policies.create_policy(actor=ACTOR, definition=definition)
 
+    assert queries_of_a_gate_call(deep) == one_policy + 1  # the policies, read again after the writes
     assert queries_of_a_gate_call(deep) == one_policy
     assert queries_of_a_gate_call(shallow) == one_policy
 

@@ -35,28 +35,27 @@ class DashboardView(PortalView, TemplateView):
         categories = AIModel.objects.values("declared_license__category").annotate(count=Count("pk"))
         violations = with_state(Violation.objects.all(), ViolationState.OPEN).values("policy__action")
         deployments = Deployment.objects.filter(active=True).values("environment").annotate(count=Count("pk"))
-        changes = DomainEvent.objects.filter(kind=UpstreamChanged.kind).order_by("-created_at", "-pk")
-        models = {
-            row["pk"]: row for row in AIModel.objects.filter(
-                pk__in=[event.payload["model_id"] for event in changes[:RECENT_CHANGES]]
-            ).values("pk", "source", "upstream_id")
-        }  # fmt: skip
+        changes = list(DomainEvent.objects.filter(kind=UpstreamChanged.kind).order_by("-pk")[:RECENT_CHANGES])
+        changed = AIModel.objects.filter(pk__in=[event.payload["model_id"] for event in changes])
+        models = {row["pk"]: row for row in changed.values("pk", "source", "upstream_id")}
+        open_violations = violations.annotate(count=Count("pk"))
         return {
             **super().get_context_data(**kwargs),
             "model_count": AIModel.objects.count(),
             "charts": [
-                bar_chart("Models by effective-origin country", _counts(origins, "country"), _link("portal:models", "origin")),
+                bar_chart("Models by effective-origin country", _counts(origins, "country"),
+                          _link("portal:models", "origin")),
                 bar_chart("Models by license category", _counts(categories, "declared_license__category"),
                           _link("portal:models", "license_category")),
                 bar_chart("Models by audit status", audit_status_counts(AIModel.objects.all()),
                           _link("portal:models", "audit_status")),
-                bar_chart("Open violations by action", _counts(violations.annotate(count=Count("pk")), "policy__action"),
+                bar_chart("Open violations by action", _counts(open_violations, "policy__action"),
                           _link("portal:violations", "action")),
                 bar_chart("Active deployments by environment", _counts(deployments, "environment"),
                           _link("portal:deployments", "environment")),
             ],
             "recent_changes": [
-                {"event": event, "model": models.get(event.payload["model_id"])} for event in changes[:RECENT_CHANGES]
+                {"event": event, "model": models.get(event.payload["model_id"])} for event in changes
             ],
         }  # fmt: skip
 
