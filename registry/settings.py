@@ -423,5 +423,7 @@ LOGGING = {
         "multiprocessing": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
         # The hub client logs every request at INFO: thousands of lines per scheduled refresh.
         "httpx2": {"level": "WARNING"},
+        # django-axes logs every sign-in and clean-up at INFO; lock-outs come at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
