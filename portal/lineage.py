@@ -42,7 +42,7 @@ class Box:
     column: int  # 0 the model, -n its ancestors at depth n, +n its descendants
     model_id: int | None = None
     href: str = ""
-    relation: str = ""
+    relation: str = ""  # to its child; for a cut, the reference of the parent not followed
     depth: int = 0
     note: str = ""  # a cut's reason
     x: int = 0
@@ -62,12 +62,15 @@ class Box:
 
     @property
     def second_line(self) -> str:
-        return f"at {self.name}" if self.kind == "cut" else f"country: {self.country}"
+        if self.kind == "cut":  # the parent the walk did not follow
+            parent = self.relation.split(":", 1)[-1]
+            return parent if len(parent) <= MAX_CHARS else parent[: MAX_CHARS - 1] + "…"
+        return f"country: {self.country}"
 
     @property
     def title(self) -> str:
         if self.kind == "cut":
-            return f"Walk cut ({self.note}) above {self.label}"
+            return f"Walk cut ({self.note}) at {self.label}, parent {self.relation}"
         what = {"model": "this model", "ancestor": f"ancestor, depth {self.depth}"}.get(self.kind, "")
         what = what or f"descendant, depth {self.depth}"
         return f"{self.label} ({what}), publisher country {self.country}"

@@ -128,6 +128,8 @@ def test_cut_walks_are_marked_dashed_with_their_reason() -> None:
     _, svg = rendered_svg()
     assert "walk cut: depth limit reached" in svg.texts
     assert "walk cut: parent not in the inventory" in svg.texts
+    assert "gone/away" in svg.texts, "the parent not followed"
+    assert any("at huggingface:deep/root-model, parent huggingface:deeper/still" in title for title in svg.titles)
     dashed = [attrs for tag, attrs in svg.tags if tag == "rect" and attrs.get("stroke-dasharray")]
     assert len(dashed) == 2
 
