@@ -91,7 +91,14 @@ def open_page(playwright_browser, live_server, request) -> Iterator[Callable[...
         """The errors ``page`` logged so far (a test that provokes one on purpose clears it)."""
         return next(problems for _, opened_page, problems in opened if opened_page is page)
 
+    def snap(page: object, step: str) -> None:
+        """A screenshot of a step on the way (the end of the test is taken anyway)."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = f"{_file_name(request.node.name)}-{_file_name(step)}.png"
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
     open_.problems_of = problems_of  # type: ignore[attr-defined]
+    open_.snap = snap  # type: ignore[attr-defined]
     yield open_
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
