@@ -77,6 +77,15 @@ def test_origin_filter_shows_only_cn_derived_models(client_as) -> None:
     assert '<option value="CN" selected>' in response.content.decode(), "the form shows the filter used"
 
 
+def test_the_form_submitted_with_nothing_chosen_lists_everything(client_as) -> None:
+    list_inventory(1)
+    empty = {name: "" for name in ("q", "origin", "publisher_country", "license", "license_category", "commercial_use",
+                                   "audit_status", "environment", "source", "task", "team")}  # fmt: skip
+    response = client_as("viewer").get(reverse("portal:models"), {**empty, "ordering": "upstream_id"})
+    assert response.status_code == 200
+    assert "4 models match" in response.content.decode()
+
+
 def test_other_filters_and_ordering(client_as) -> None:
     list_inventory(2)
     viewer = client_as("viewer")
