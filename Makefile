@@ -23,7 +23,7 @@ run: $(BIN)/.runtime-installed
 	python manage.py migrate --noinput
 	python manage.py seed_demo
 	python manage.py ensure_admin
-	@echo "Serving on http://$${WEB_BIND:-127.0.0.1:8000}/  (admin: /admin/, API: /api/v1/; Ctrl-C stops)"
+	@echo "Serving on http://$${WEB_BIND:-127.0.0.1:8000}/  (portal: /, admin: /admin/, API: /api/v1/; Ctrl-C stops)"
 # Ctrl-C reaches honcho, which stops both processes and reports 130 (stopped by SIGINT): the
 # normal end of a development server, not a failure. The shell ignores that SIGINT itself, so
 # that it lives to say so and make stays quiet.

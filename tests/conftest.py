@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -124,17 +125,18 @@ def web(service_env: dict[str, str], logs_dir: Path) -> Iterator[tuple[Service, 
 
 
 def login(base_url: str, username: str, password: str) -> requests.Session:
-    """Log in through the admin login form, as a person would; the session then calls the API."""
+    """Sign in through the portal's form, as a person would (the first page sends them there); the
+    session then calls the API."""
     session = requests.Session()
-    form = session.get(f"{base_url}/admin/login/", timeout=10)
+    form = session.get(f"{base_url}/", timeout=10)
+    assert urlsplit(form.url).path == "/login/", form.url
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
     response = session.post(
-        f"{base_url}/admin/login/",
-        data={"username": username, "password": password, "csrfmiddlewaretoken": token, "next": "/admin/"},
-        timeout=10,
+        form.url, data={"username": username, "password": password, "csrfmiddlewaretoken": token}, timeout=10
     )
-    assert response.url.endswith("/admin/"), "login failed"
+    assert urlsplit(response.url).path == "/" and "<h1>Dashboard</h1>" in response.text, "sign-in failed"
     session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
+    session.dashboard = response.text  # type: ignore[attr-defined]
     return session
 
 

@@ -54,7 +54,9 @@ def test_make_run_serves_the_app_and_a_worker_without_postgres_or_redis_and_stop
         username, password = re.search(r"Admin user: (\S+)\s+password: (\S+)", printed).groups()
         assert f"Serving on http://127.0.0.1:{port}/" in printed
 
-        session = login(base_url, username, password)
+        session = login(base_url, username, password)  # "/" sends a visitor to sign in, then to the dashboard
+        assert re.search(r"\b86 models in the inventory\b", session.dashboard)  # type: ignore[attr-defined]
+        assert 'href="/models/?origin=CN" class="bar"' in session.dashboard  # type: ignore[attr-defined]
         job = session.post(f"{base_url}/api/v1/jobs/worker-check/", timeout=10).json()
 
         def finished() -> dict | None:
