@@ -54,14 +54,15 @@ def ask(
     if not principal.can(Capability.REGISTER):
         raise PermissionDenied("only deployers (and editors, admins) ask the gate")
     now = timezone.now()
-    standing = Override.objects.filter(
-        model=OuterRef("pk"), environment=environment, revoked_at__isnull=True, expires_at__gt=now
-    ).order_by("-expires_at")
+    overrides = Override.objects.filter(standing(now), model=OuterRef("pk"), environment=environment)
     model = model_with_facts(
         source=reference.source,
         upstream_id=reference.upstream_id,
         # Read with the model, no query of their own: the standing override, and whether policies changed.
-        annotations={"override_id": Subquery(standing.values("pk")[:1]), "newest_policy_version": NEWEST_VERSION},
+        annotations={
+            "override_id": Subquery(overrides.order_by("-expires_at").values("pk")[:1]),
+            "newest_policy_version": NEWEST_VERSION,
+        },
     )
     context = {"asked_as": asked_as, "environment": environment, "system": system, "principal": principal}
     if model is None:

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from api.inputs import StrictSerializer, model_reference, text
+from governance import gate
 from governance.conditions import OPERATORS, SUBJECTS
 from governance.models import (
     GateDecision,
@@ -258,7 +259,7 @@ class OverrideSerializer(serializers.ModelSerializer):
         return f"{override.model.source}:{override.model.upstream_id}"
 
     def get_active(self, override: Override) -> bool:
-        return override.revoked_at is None and override.expires_at > self.context["now"]
+        return gate.override_state(override, self.context["now"]) == "active"
 
     @extend_schema_field(serializers.URLField())
     def get_revoke(self, override: Override) -> str:

@@ -300,7 +300,7 @@ class StandingFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Override]) -> QuerySet[Override]:
         now = timezone.now()
         if self.value() == "active":
-            return queryset.filter(revoked_at__isnull=True, expires_at__gt=now)
+            return queryset.filter(gate.standing(now))
         if self.value() == "expired":
             return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
         if self.value() == "revoked":
