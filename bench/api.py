@@ -93,12 +93,18 @@ def endpoints(offsets: list[int], picked: list[int]) -> dict[str, list[tuple[str
     }
 
 
-def compare(session: requests.Session, base_url: str, pairs: list[tuple[str, str]]) -> dict[str, float]:
-    """Median latencies of ours and the baseline's, requested alternately, and their ratio."""
+def compare(
+    session: requests.Session,
+    base_url: str,
+    pairs: list[tuple[str, str]],
+    baseline_session: requests.Session | None = None,
+) -> dict[str, float]:
+    """Median latencies of ours and the baseline's (asked with ``baseline_session`` when it signs in
+    another way), requested alternately, and their ratio."""
     ours, baseline = [], []
     for our_path, baseline_path in pairs:
         ours.append(timed(session, base_url + our_path))
-        baseline.append(timed(session, base_url + baseline_path))
+        baseline.append(timed(baseline_session or session, base_url + baseline_path))
     our_median, baseline_median = statistics.median(ours), statistics.median(baseline)
     return {
         "requests": len(pairs),
