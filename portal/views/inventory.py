@@ -218,6 +218,7 @@ class ModelRefreshView(PortalView):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         model = get_object_or_404(AIModel, pk=pk)
         principal = self.principal
+        principal.require_team(model.team, f"model {model}")  # an editor with a team: only its models
         job = request_refresh(actor=principal.actor, model=model, requested_by=principal.person)
         page = reverse("portal:model", args=[model.pk])
         if job is None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -259,6 +260,22 @@ def test_refresh_as_an_editor_starts_the_job_and_the_page_shows_its_progress(cli
     assert "Refresh of" in page, "the success message"
     again = editor.post(reverse("portal:model-refresh", args=[target.pk]))
     assert again["Location"].endswith(f"?job={job.pk}"), "a waiting refresh is joined, not started twice"
+    assert Job.objects.filter(kind=REFRESH_MODEL).count() == 1
+
+
+def test_an_editor_with_a_team_refreshes_only_that_teams_models(client_as, make_person) -> None:
+    target = model_inventory(1)
+    AIModel.objects.filter(pk=target.pk).update(team="ml")
+    outsider = Client()
+    outsider.force_login(make_person("editor-of-search", "editor", team="search"))
+
+    refused = outsider.post(reverse("portal:model-refresh", args=[target.pk]))
+
+    assert refused.status_code == 403
+    assert not Job.objects.filter(kind=REFRESH_MODEL).exists()
+    member = Client()
+    member.force_login(make_person("editor-of-ml", "editor", team="ml"))
+    assert member.post(reverse("portal:model-refresh", args=[target.pk])).status_code == 302
     assert Job.objects.filter(kind=REFRESH_MODEL).count() == 1
 
 

@@ -56,8 +56,8 @@ def playwright_browser() -> Iterator[object]:
 
 
 def _console_error(message: object, problems: list[str]) -> None:
-    """Keep a console error, but not the browser's own look for /favicon.ico (the portal has none)."""
-    if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+    """Keep a console error (a resource that failed to load included)."""
+    if message.type == "error":
         problems.append(f"console: {message.text} ({message.location.get('url', '')})")
 
 
