@@ -29,6 +29,7 @@ COPY registry ./registry
 COPY core ./core
 COPY inventory ./inventory
 COPY governance ./governance
+COPY boms ./boms
 COPY api ./api
 COPY portal ./portal
 # Static files are collected at build time; the key and data folder here serve this step only.

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "core",
     "inventory",
     "governance",
+    "boms",
     "api",
     "portal",
 ]

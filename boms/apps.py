@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BomsConfig(AppConfig):
+    name = "boms"
+    verbose_name = "CycloneDX BOMs"
