@@ -6,6 +6,8 @@ from django.db.models.functions import Lower
 
 from inventory.validators import (
     validate_country_code,
+    validate_datasets,
+    validate_evaluation_results,
     validate_git_blob_id,
     validate_license_key,
     validate_obligations,
@@ -208,6 +210,12 @@ class AIModel(models.Model):
     task = models.CharField(max_length=100, blank=True)
     library = models.CharField(max_length=100, blank=True)
     architecture = models.CharField(max_length=100, blank=True)
+    # From the model card and the hub's config (see docs/boms.md): the training data the card names
+    # ([{"source": "huggingface", "id": ...}]), the evaluation results it reports (one entry per metric)
+    # and the config's model_type ("llama", "qwen2"...). Empty when the hub does not say: never guessed.
+    datasets = models.JSONField(default=list, blank=True, validators=[validate_datasets])
+    evaluation_results = models.JSONField(default=list, blank=True, validators=[validate_evaluation_results])
+    architecture_family = models.CharField(max_length=100, blank=True)
     parameter_count = models.BigIntegerField(null=True, blank=True)
     gated = models.BooleanField(default=False)
     description = models.TextField(blank=True)

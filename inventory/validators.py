@@ -1,5 +1,6 @@
 """Field validators of the inventory."""
 
+import math
 import re
 import unicodedata
 
@@ -84,3 +85,52 @@ def validate_obligations(value: object) -> None:
             raise ValidationError(f"obligation {key!r} must be of type {expected.__name__}")
         if expected is list and not all(isinstance(entry, str) for entry in item):
             raise ValidationError(f"obligation {key!r} must list strings")
+
+
+def validate_datasets(value: object) -> None:
+    """A model's training data as its card names it: a list of ``{"source": "huggingface", "id": "<dataset id>"}``."""
+    if not isinstance(value, list):
+        raise ValidationError("datasets must be a list")
+    for entry in value:
+        if (
+            not isinstance(entry, dict)
+            or set(entry) != {"source", "id"}
+            or entry["source"] != "huggingface"
+            or not isinstance(entry["id"], str)
+            or not entry["id"].strip()
+            or has_control_characters(entry["id"])
+        ):
+            raise ValidationError(
+                f"datasets: each entry must be {{'source': 'huggingface', 'id': '<dataset id>'}}, not {entry!r}"
+            )
+
+
+_EVALUATION_KEYS = {"task", "dataset", "dataset_name", "metric", "value", "verified"}
+
+
+def validate_evaluation_results(value: object) -> None:
+    """A model's reported evaluation results, one entry per metric: ``task``, ``dataset`` (hub id or
+    name), ``dataset_name`` and ``metric`` strings, ``value`` a number or a string, ``verified`` a
+    boolean or null (the card did not say)."""
+    if not isinstance(value, list):
+        raise ValidationError("evaluation_results must be a list")
+    for entry in value:
+        if not isinstance(entry, dict) or set(entry) != _EVALUATION_KEYS:
+            raise ValidationError(
+                "evaluation_results: each entry has exactly the keys "
+                f"{', '.join(sorted(_EVALUATION_KEYS))}; got {entry!r}"
+            )
+        for key in ("task", "dataset", "dataset_name", "metric"):
+            if not isinstance(entry[key], str):
+                raise ValidationError(f"evaluation_results: {key!r} must be a string, not {entry[key]!r}")
+        if not entry["metric"].strip():
+            raise ValidationError("evaluation_results: 'metric' must not be empty")
+        score = entry["value"]
+        if isinstance(score, bool) or not isinstance(score, (int, float, str)):
+            raise ValidationError(f"evaluation_results: 'value' must be a number or a string, not {score!r}")
+        if isinstance(score, float) and not math.isfinite(score):
+            raise ValidationError("evaluation_results: 'value' must be a finite number")
+        if entry["verified"] is not None and not isinstance(entry["verified"], bool):
+            raise ValidationError(
+                f"evaluation_results: 'verified' must be true, false or null, not {entry['verified']!r}"
+            )
