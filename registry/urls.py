@@ -1,8 +1,8 @@
 """Top-level URL map."""
 
+from csp.decorators import csp_exempt
 from django.contrib import admin
 from django.urls import include, path
-from csp.decorators import csp_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from api.parsers import FormatParameterNegotiation

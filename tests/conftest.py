@@ -134,7 +134,8 @@ def login(base_url: str, username: str, password: str) -> requests.Session:
     response = session.post(
         form.url, data={"username": username, "password": password, "csrfmiddlewaretoken": token}, timeout=10
     )
-    assert urlsplit(response.url).path == "/" and "<h1>Dashboard</h1>" in response.text, "sign-in failed"
+    assert urlsplit(response.url).path == "/", "sign-in failed"
+    assert "<h1>Dashboard</h1>" in response.text
     session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
     session.dashboard = response.text  # type: ignore[attr-defined]
     return session
