@@ -56,7 +56,17 @@ def test_a_model_is_normalized_from_the_hubs_answer(hub):
     assert record.license_id == "apache-2.0"
     assert record.datasets == ("HuggingFaceH4/ultrachat_200k",)
     assert record.languages == ("en", "zh")
-    assert record.eval_results == ({"task": "text-generation", "dataset": "MMLU", "metric": "accuracy", "value": 71.2},)
+    assert record.eval_results == (
+        {
+            "task": "text-generation",
+            "dataset": "cais/mmlu",
+            "dataset_name": "MMLU",
+            "metric": "acc",
+            "value": 71.2,
+            "verified": None,
+        },
+    )
+    assert record.architecture_family == "qwen2"
     files = {file.path: file for file in record.files}
     config = small_file_content("acme/child-7b", 1, "config.json")
     assert files["config.json"].sha256 == "", "the hub gives no sha256 for a file outside LFS"

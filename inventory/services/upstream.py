@@ -24,7 +24,16 @@ from core.events import Event
 from core.models import ChangeLogEntry
 from inventory import origin
 from inventory.events import ModelFactsChanged, UpstreamChanged
-from inventory.models import PICKLE_BASED_FORMATS, AIModel, EdgeOrigin, License, Publisher, RefreshState, Revision
+from inventory.models import (
+    PICKLE_BASED_FORMATS,
+    AIModel,
+    EdgeOrigin,
+    License,
+    Publisher,
+    RefreshState,
+    Revision,
+    Source,
+)
 from inventory.selectors import find_models, licenses_for_hub, parent_ids_of, publishers_of_namespaces
 from inventory.services._common import field_changes
 from inventory.services.ai_models import LINEAGE_FACTS, move_model, publisher_for_namespace, register_model
@@ -42,9 +51,12 @@ _HUB_FACTS = [
     "task",
     "library",
     "architecture",
+    "architecture_family",
     "parameter_count",
     "gated",
     "tags",
+    "datasets",
+    "evaluation_results",
 ]
 _STATE_FIELDS = [
     "refresh_state",
@@ -131,10 +143,21 @@ def _hub_facts(item: _Refreshed, publisher: Publisher | None) -> dict[str, Any]:
         "task": item.record.task[:100],
         "library": item.record.library[:100],
         "architecture": item.record.architecture[:100],
+        "architecture_family": item.record.architecture_family[:100],
         "parameter_count": item.record.parameter_count,
         "gated": item.record.gated,
         "tags": list(item.record.tags),
+        "datasets": _datasets(item),
+        "evaluation_results": list(item.record.eval_results),
     }
+
+
+def _datasets(item: _Refreshed) -> list[dict[str, str]]:
+    """The datasets the record names, as the model stores them: by hub and id. Only Hugging Face
+    dataset ids are stored so far; a record from another hub names none the registry can follow."""
+    if item.model.source != Source.HUGGINGFACE:
+        return []
+    return [{"source": Source.HUGGINGFACE.value, "id": dataset_id} for dataset_id in item.record.datasets]
 
 
 def _unchanged(item: _Refreshed, publishers: dict[tuple[str, str], Publisher]) -> bool:

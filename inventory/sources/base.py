@@ -79,9 +79,12 @@ class UpstreamRecord:
     library: str = ""
     architecture: str = ""
     parameter_count: int | None = None
+    architecture_family: str = ""  # the config's model_type ("llama", "qwen2"...)
     tags: tuple[str, ...] = ()
-    datasets: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()  # the ids of the datasets the card names, on the record's hub
     languages: tuple[str, ...] = ()
+    # The card's evaluation results, one per metric, in AIModel.evaluation_results's shape: task,
+    # dataset (hub id, else name), dataset_name, metric, value (number or string), verified (or None).
     eval_results: tuple[dict[str, Any], ...] = ()
     base_models: tuple[BaseModelRef, ...] = ()
     ignored_base_models: tuple[str, ...] = ()  # named upstream, but not a model id we can follow

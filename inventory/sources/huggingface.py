@@ -14,7 +14,7 @@ from typing import Any
 import httpx2
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from huggingface_hub import HfApi, ModelCardData
+from huggingface_hub import HfApi
 from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.hf_api import ModelInfo
 from huggingface_hub.utils import parse_ratelimit_headers
@@ -31,7 +31,7 @@ from inventory.sources.base import (
     TransientError,
     UpstreamRecord,
 )
-from inventory.validators import validate_commit_sha
+from inventory.validators import has_control_characters, validate_commit_sha
 
 logger = logging.getLogger(__name__)
 
@@ -139,11 +139,12 @@ def normalize(info: ModelInfo) -> UpstreamRecord:
         task=info.pipeline_tag or "",
         library=info.library_name or _text(card.get("library_name")),
         architecture=_architecture(info.config),
+        architecture_family=_text((info.config or {}).get("model_type"))[:100],
         parameter_count=info.safetensors.total if info.safetensors else None,
         tags=tuple(info.tags or ()),
-        datasets=_strings(card.get("datasets")),
+        datasets=_dataset_ids(card.get("datasets")),
         languages=_strings(card.get("language")),
-        eval_results=_eval_results(info.card_data),
+        eval_results=_eval_results(info.model_index or card.get("model-index")),
         base_models=base_models,
         ignored_base_models=ignored,
         files=tuple(
@@ -180,17 +181,66 @@ def _architecture(config: dict[str, Any] | None) -> str:
     return str(architectures[0]) if architectures else str(config.get("model_type") or "")
 
 
-def _eval_results(card_data: ModelCardData | None) -> tuple[dict[str, Any], ...]:
-    """The card's ``model-index`` results, one row per metric."""
-    return tuple(
-        {
-            "task": result.task_type,
-            "dataset": result.dataset_name or result.dataset_type,
-            "metric": result.metric_name or result.metric_type,
-            "value": result.metric_value,
-        }
-        for result in (card_data.eval_results if card_data is not None else None) or ()
-    )
+def _dataset_ids(value: Any) -> tuple[str, ...]:
+    """The card's ``datasets``: each named once, in the card's order (blank or garbled entries left out)."""
+    ids = [item.strip() for item in _strings(value)]
+    return tuple(dict.fromkeys(item for item in ids if item and not has_control_characters(item)))
+
+
+def _eval_results(model_index: Any) -> tuple[dict[str, Any], ...]:
+    """The card's ``model-index`` results, one row per metric (see ``UpstreamRecord.eval_results``).
+
+    Read from the hub's raw ``model-index`` rather than the client's parse, which drops the whole
+    index when one result lacks a required key: here only a metric without a type (or name) or a
+    usable value is left out, and what the card does not say stays empty, never guessed.
+    """
+    rows: list[dict[str, Any]] = []
+    for entry in model_index if isinstance(model_index, list) else ():
+        for result in (entry.get("results") if isinstance(entry, dict) else None) or ():
+            if not isinstance(result, dict):
+                continue
+            task = _mapping(result.get("task"))
+            dataset = _mapping(result.get("dataset"))
+            dataset_name = _label(dataset.get("name"))
+            for metric in result.get("metrics") or ():
+                metric = _mapping(metric)
+                name = _label(metric.get("type")) or _label(metric.get("name"))
+                value = _metric_value(metric.get("value"))
+                if not name or value is None:
+                    continue
+                verified = metric.get("verified")
+                rows.append(
+                    {
+                        "task": _label(task.get("type")),
+                        "dataset": _label(dataset.get("type")) or dataset_name,
+                        "dataset_name": dataset_name,
+                        "metric": name,
+                        "value": value,
+                        "verified": verified if isinstance(verified, bool) else None,
+                    }
+                )
+    return tuple(rows)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _label(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _metric_value(value: Any) -> float | int | str | None:
+    """A number (finite) or a non-blank string as the card gives it; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
 
 
 def _security(status: dict[str, Any] | None) -> SecurityScan | None:

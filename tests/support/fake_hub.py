@@ -45,12 +45,15 @@ def model_json(
     datasets: list[str] | None = None,
     language: list[str] | None = None,
     model_index: list[dict[str, Any]] | None = None,
+    config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A model-info answer as the hub sends it with ``blobs=True&securityStatus=True``.
 
     ``bases`` are (id, relation) pairs the hub turns into ``base_model:`` tags, as it does from a
     card's ``base_model`` (relation None: only the untyped tag); they also fill ``cardData`` unless
-    ``card_base_model`` says otherwise.
+    ``card_base_model`` says otherwise. ``model_index`` goes into ``cardData`` and, as the hub
+    repeats it, the top-level ``model-index``; ``config`` replaces the default (a Qwen2 config;
+    ``{}`` for a repository without one: the hub then sends no ``config``).
     """
     namespace = upstream_id.split("/")[0]
     tags = ["transformers", "safetensors", "qwen2", "text-generation", "conversational"]
@@ -62,6 +65,7 @@ def model_json(
         tags.append(f"license:{license}")
     tags += ["autotrain_compatible", "text-generation-inference", "endpoints_compatible", "region:us"]
     card: dict[str, Any] = {"library_name": "transformers"}
+    config = {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"} if config is None else config
     if license is not None:
         card["license"] = license
     if license_name is not None:
@@ -96,7 +100,6 @@ def model_json(
         "disabled": False,
         "widgetData": [{"text": "Hi, what can you help me with?"}],
         "model-index": model_index,
-        "config": {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"},
         "cardData": card,
         "transformersInfo": {
             "auto_model": "AutoModelForCausalLM",
@@ -108,6 +111,8 @@ def model_json(
         "createdAt": "2025-01-20T09:19:00.000Z",
         "usedStorage": 65527841532,
     }
+    if config:
+        body["config"] = config
     if parameters is not None:
         body["safetensors"] = {"parameters": {"BF16": parameters}, "total": parameters}
     if scans_done is not None:
