@@ -4,10 +4,13 @@ their shapes (a bad one is refused naming the field) and how the Hugging Face re
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.changelog import Actor
 from core.models import ChangeLogEntry, DomainEvent
+from core.tokens import issue_token
 from inventory.models import AIModel
 from inventory.refresh.runner import RefreshRun
 from inventory.services.ai_models import register_model
+from inventory.services.bulk import ModelEntry, register_many
 from inventory.services.upstream import UPSTREAM_CHANGE
 from tests.factories import AIModelFactory
 from tests.inventory_helpers import ACTOR
@@ -254,3 +257,73 @@ def test_a_model_refreshed_before_the_fields_existed_gets_them_on_its_next_refre
     assert model.datasets == [{"source": "huggingface", "id": "a/one"}]
     assert len(model.evaluation_results) == 2
     assert model.architecture_family == "qwen2"
+
+
+# --- Written in bulk, read through the API -------------------------------------------------------------
+
+
+def test_the_bulk_path_writes_them_and_names_an_entry_of_the_wrong_shape():
+    entry = ModelEntry(
+        source="huggingface",
+        upstream_id="lab/carded",
+        datasets=[{"source": "huggingface", "id": "HuggingFaceFW/fineweb"}],
+        evaluation_results=[GOOD_RESULT],
+        architecture_family="llama",
+    )
+    result = register_many(actor=ACTOR, entries=[entry, ModelEntry(source="huggingface", upstream_id="lab/plain")])
+
+    carded = AIModel.objects.get(pk=result.models[("huggingface", "lab/carded")].pk)
+    assert carded.datasets == [{"source": "huggingface", "id": "HuggingFaceFW/fineweb"}]
+    assert carded.evaluation_results == [GOOD_RESULT]
+    assert carded.architecture_family == "llama"
+    plain = AIModel.objects.get(upstream_id="lab/plain")
+    assert (plain.datasets, plain.evaluation_results, plain.architecture_family) == ([], [], "")
+    created = ChangeLogEntry.objects.get(object_type="inventory.aimodel", object_id=str(carded.pk), action="create")
+    assert created.after["datasets"] == carded.datasets
+
+    with pytest.raises(ValidationError) as refused:
+        register_many(
+            actor=ACTOR,
+            entries=[
+                ModelEntry(source="huggingface", upstream_id="lab/fine"),
+                ModelEntry(source="huggingface", upstream_id="lab/wrong", evaluation_results=[{"metric": "acc"}]),
+            ],
+        )
+    assert list(refused.value.message_dict) == ["entries.1.evaluation_results"]
+    assert not AIModel.objects.filter(upstream_id__in=["lab/fine", "lab/wrong"]).exists()
+
+
+@pytest.fixture
+def api(client):
+    secret = issue_token(actor=Actor.system("test"), name="pipeline", role="admin").secret
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    return client
+
+
+def test_the_api_shows_them_and_keeps_them_the_refreshs(api):
+    entry = ModelEntry(
+        source="huggingface",
+        upstream_id="lab/shown",
+        datasets=[{"source": "huggingface", "id": "HuggingFaceFW/fineweb"}],
+        evaluation_results=[GOOD_RESULT, {**GOOD_RESULT, "value": "55.1%", "verified": None}],
+        architecture_family="qwen2",
+    )
+    model = register_many(actor=ACTOR, entries=[entry]).models[("huggingface", "lab/shown")]
+
+    shown = api.get(f"/api/v1/models/{model.pk}/")
+    listed = api.get("/api/v1/models/", {"q": "shown"})
+
+    assert shown.status_code == 200
+    body = shown.json()
+    assert body["datasets"] == [{"source": "huggingface", "id": "HuggingFaceFW/fineweb"}]
+    assert body["evaluation_results"][1] == {**GOOD_RESULT, "value": "55.1%", "verified": None}
+    assert body["architecture_family"] == "qwen2"
+    assert [row["architecture_family"] for row in listed.json()["results"]] == ["qwen2"]
+    changed = api.patch(
+        f"/api/v1/models/{model.pk}/",
+        {"datasets": []},
+        content_type="application/json",
+        headers={"If-Match": shown["ETag"]},
+    )
+    assert changed.status_code == 400, "read-only: the refresh keeps them"
+    assert AIModel.objects.get(pk=model.pk).datasets == body["datasets"]

@@ -121,6 +121,43 @@ class ModelLinksSerializer(serializers.Serializer):
     audits = serializers.URLField(read_only=True)
 
 
+class DatasetReferenceSerializer(serializers.Serializer):
+    """A dataset a model's card names, by hub and id."""
+
+    source = serializers.ChoiceField(
+        choices=Source.choices, read_only=True, help_text="the hub the dataset lives on (huggingface so far)"
+    )
+    id = serializers.CharField(read_only=True, help_text="the dataset's id on that hub (namespace/name or a bare name)")
+
+
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string"}]})
+class MetricValueField(serializers.JSONField):
+    """A metric's value as the card gives it: a number, or a string (such as "55.1%")."""
+
+
+class EvaluationResultSerializer(serializers.Serializer):
+    """One metric of an evaluation result the model's card reports (its ``model-index``)."""
+
+    task = serializers.CharField(read_only=True, help_text="the task type; empty when the card does not say")
+    dataset = serializers.CharField(read_only=True, help_text="the dataset's hub id, else its name; may be empty")
+    dataset_name = serializers.CharField(read_only=True, help_text="the dataset's display name; may be empty")
+    metric = serializers.CharField(read_only=True, help_text="the metric's type, e.g. accuracy, pass@1")
+    value = MetricValueField(read_only=True)
+    verified = serializers.BooleanField(
+        read_only=True, allow_null=True, help_text="whether the hub verified it; null when the card does not say"
+    )
+
+
+@extend_schema_field(DatasetReferenceSerializer(many=True))
+class DatasetsField(serializers.JSONField):
+    """Stored in the documented shape already (AIModel's validator): passed through as it is."""
+
+
+@extend_schema_field(EvaluationResultSerializer(many=True))
+class EvaluationResultsField(serializers.JSONField):
+    """Stored in the documented shape already (AIModel's validator): passed through as it is."""
+
+
 class ModelSerializer(serializers.ModelSerializer):
     """A model with its provenance: publisher and country, license, effective origin, inherited terms."""
 
@@ -131,6 +168,14 @@ class ModelSerializer(serializers.ModelSerializer):
     inherited_licenses = serializers.SerializerMethodField()
     lineage_cuts = LineageCutSerializer(many=True, read_only=True)
     tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    # The card's data, kept by the refresh from the hub (not correctable through the API).
+    datasets = DatasetsField(read_only=True, help_text="the datasets the model's card names; empty when unknown")
+    evaluation_results = EvaluationResultsField(
+        read_only=True, help_text="the evaluation results the model's card reports, one per metric"
+    )
+    architecture_family = serializers.CharField(
+        read_only=True, help_text="the hub config's model_type (e.g. llama, qwen2); empty when unknown"
+    )
     audit_status = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
 
@@ -139,8 +184,8 @@ class ModelSerializer(serializers.ModelSerializer):
         fields = [
             "id", "purl", "source", "upstream_id", "publisher", "license", "upstream_license", "effective_origin",
             "inherited_licenses", "license_mismatch", "lineage_cuts", "audit_status", "audit_expires_at",
-            "refresh_state", "refreshed_at", "refresh_error", "task", "library", "architecture", "parameter_count",
-            "gated", "description", "tags", "team", "links",
+            "refresh_state", "refreshed_at", "refresh_error", "task", "library", "architecture", "architecture_family",
+            "parameter_count", "gated", "description", "tags", "datasets", "evaluation_results", "team", "links",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -44,6 +45,10 @@ class ModelEntry:
     gated: bool = False
     description: str = ""
     tags: Sequence[str] = ()
+    # The card's data in AIModel's shapes (see its validators); a refresh from the hub replaces them.
+    datasets: Sequence[dict[str, str]] = ()
+    evaluation_results: Sequence[dict[str, Any]] = ()
+    architecture_family: str = ""
     revisions: Sequence[str] = ()
     artifacts: Sequence[FileRecord] = ()  # files of the first revision
     bases: Sequence[EdgeRef] = ()
@@ -142,6 +147,9 @@ def _models(
             gated=entry.gated,
             description=entry.description,
             tags=list(entry.tags),
+            datasets=[dict(dataset) for dataset in entry.datasets],
+            evaluation_results=[dict(result) for result in entry.evaluation_results],
+            architecture_family=entry.architecture_family,
             refresh_error=not_refreshed_because(entry.source),
         )
         with _named(position):
