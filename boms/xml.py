@@ -83,12 +83,20 @@ class XmlConversionError(ValueError):
 
 
 class XmlValidationError(ValueError):
-    """XML the XSD refuses; ``errors`` are ``(line, path, message)`` triples, the first few of them."""
+    """XML the XSD refuses; ``errors`` are ``(line, path, message)`` triples, the first few of them
+    (line 0 when unknown: a streamed document's pieces are validated apart from their lines)."""
 
-    def __init__(self, version: str, errors: list[tuple[int, str, str]], where: str = "") -> None:
+    def __init__(
+        self,
+        version: str,
+        errors: list[tuple[int, str, str]],
+        where: str = "",
+        components: list[int | None] | None = None,
+    ) -> None:
         self.version = version
         self.errors = errors
-        listed = "; ".join(f"line {line}, {path}: {message}" for line, path, message in errors)
+        self.components = components or []
+        listed = "; ".join(f"{f'line {line}, ' if line else ''}{path}: {message}" for line, path, message in errors)
         prefix = f"{where}: " if where else ""
         super().__init__(f"{prefix}not a valid CycloneDX {version} XML document: {listed}")
 
@@ -841,41 +849,80 @@ def schema(version: str) -> etree.XMLSchema:
     return found
 
 
-def _errors(log: Any) -> list[tuple[int, str, str]]:
-    return [(entry.line, entry.path or "/", entry.message) for entry in list(log)[:MAX_REPORTED_ERRORS]]
-
-
 def _parse(data: bytes, version: str, where: str) -> Any:
     try:
-        return etree.fromstring(data, _parser())
+        root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as error:
         line = error.position[0] if error.position else 0
         raise XmlValidationError(version, [(line, "/", str(error.msg))], where) from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise XmlValidationError(version, [(1, "/", "a document type declaration is not allowed")], where)
+    return root
 
 
 def validate_xml(
     data: bytes, version: str = DEFAULT_SPEC_VERSION, *, against: etree.XMLSchema | None = None, where: str = ""
 ) -> None:
-    """Raise ``XmlValidationError`` (line, element path, message of each error) unless ``data`` is valid.
+    """Raise ``XmlValidationError`` unless ``data`` is a valid CycloneDX ``version`` XML document.
 
-    ``against`` defaults to the bundled XSD of ``version``; the namespace must be the version's too.
+    The error names each failure's line, element path (``/bom/components/component[3]/hashes/hash``)
+    and the XSD's message. ``against`` defaults to the bundled XSD of ``version``; the root must be
+    the version's ``bom`` element; a DOCTYPE is refused (no entities, nothing fetched).
     """
     _validate_tree(_parse(data, version, where), version, against, where)
 
 
-def _validate_tree(root: Any, version: str, against: etree.XMLSchema | None, where: str) -> None:
+def _validate_tree(root: Any, version: str, against: etree.XMLSchema | None, where: str, offset: int = 0) -> None:
+    """Validate; on failure raise with readable paths (top-level component indexes shifted by ``offset``)."""
     expected = f"{{{NAMESPACES.get(version, '?')}}}bom"
     if root.tag != expected:
         raise XmlValidationError(version, [(root.sourceline or 1, "/", f"root is {root.tag}, not {expected}")], where)
     checker = against if against is not None else schema(version)
     with _schema_lock:
-        valid = checker.validate(root)
-        errors = [] if valid else _errors(checker.error_log)
-    if not valid:
-        raise XmlValidationError(version, errors, where)
+        try:
+            valid = checker.validate(root)
+        except etree.Error as error:  # libxml2 gives up on some inputs rather than reporting them
+            raise XmlValidationError(version, [(0, "/", str(error))], where) from None
+        entries = [] if valid else list(checker.error_log)[:MAX_REPORTED_ERRORS]
+    if valid:
+        return
+    namespace = "{" + NAMESPACES[version] + "}"
+    errors, tops = [], []
+    for entry in entries:
+        path, top = _readable_path(root, entry.path, offset)
+        errors.append((0 if offset else entry.line, path, entry.message.replace(namespace, "")))
+        tops.append(top)
+    raise XmlValidationError(version, errors, where, tops)
 
 
-_COMPONENT_INDEX = re.compile(r"^/[^/]*bom/[^/]*components/[^/]*component(?:\[(\d+)\])?")
+def _readable_path(root: Any, xpath: str | None, offset: int) -> tuple[str, int | None]:
+    """``/bom/components/component[3]/hashes/hash`` for libxml2's ``/*/*/*[3]/*[2]/*``; and which
+    top-level component (0-based, before ``offset``) it is in, if any."""
+    try:
+        found = root.xpath(xpath) if xpath else []
+    except etree.XPathError:
+        found = []
+    if not found or not isinstance(found[0], etree._Element):
+        return xpath or "/", None
+    steps, top, element = [], None, found[0]
+    while element is not None:
+        name = etree.QName(element).localname
+        parent = element.getparent()
+        if parent is not None:
+            same = [sibling for sibling in parent if sibling.tag == element.tag]
+            index = same.index(element)
+            is_top = (
+                parent.getparent() is root and name == "component" and etree.QName(parent).localname == "components"
+            )
+            if is_top:
+                top = index
+                name += f"[{index + 1 + offset}]"
+            elif len(same) > 1:
+                name += f"[{index + 1}]"
+        steps.append(name)
+        element = parent
+    return "/" + "/".join(reversed(steps)), top
 
 
 class _StreamChecker:
@@ -924,28 +971,26 @@ class _StreamChecker:
         described = self.described
         self.batch, self.described, self.size = [], [], 0
         self.seen += len(described)
+        where = f"{self.wrapper} {first}-{self.seen - 1}"
         try:
-            root = _parse(data, self.version, f"{self.wrapper} {first}-{self.seen - 1}")
-            _validate_tree(root, self.version, None, "")
+            root = _parse(data, self.version, where)
+            _validate_tree(root, self.version, None, where, offset=first if self.wrapper == "components" else 0)
         except XmlValidationError as error:
-            where = f"{self.wrapper} {first}-{self.seen - 1}"
-            if self.wrapper == "components" and error.errors:
-                match = _COMPONENT_INDEX.match(error.errors[0][1])
-                if match:
-                    index = int(match.group(1) or 1) - 1
-                    if 0 <= index < len(described):
-                        where = f"component {first + index} ({described[index]})"
+            index = error.components[0] if error.components else None
+            if index is not None and 0 <= index < len(described):
+                where = f"component[{first + index + 1}] ({described[index]})"
             raise XmlValidationError(self.version, error.errors, where) from None
         if self.wrapper == "components":
             self._keep_refs(root, "components")
 
     def _keep_refs(self, root: Any, where: str) -> None:
+        refs = self.refs
         for ref in root.xpath("//@bom-ref"):
-            if ref in self.refs:
+            if ref in refs:
                 raise XmlValidationError(
-                    self.version, [(0, where, f"bom-ref {str(ref)!r} is not unique in the document")]
+                    self.version, [(0, "//@bom-ref", f"{str(ref)!r} is not unique in the document")], where
                 )
-            self.refs.add(str(ref))
+            refs.add(str(ref))
 
 
 __all__ = [
