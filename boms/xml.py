@@ -58,10 +58,10 @@ document, and each batch of dependencies likewise, as they stream; the schema's 
 
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cyclonedx.schema import _res as cyclonedx_resources
 from lxml import etree
@@ -734,14 +734,16 @@ def iter_xml(
     document: dict,
     components: Iterable[dict] | None = None,
     *,
-    dependencies: Iterable[dict] | None = None,
+    dependencies: Iterable[dict] | Callable[[], Iterable[dict]] | None = None,
     version: str | None = None,
     validate: bool = True,
 ) -> Iterator[str]:
     """Stream a document as XML text chunks (encode them as UTF-8): the head, each component, the rest.
 
     ``document`` is the CycloneDX JSON-shaped dict; its components (and dependencies) may instead be
-    passed as iterables, consumed one at a time (then the document must not hold them too).
+    passed as iterables, consumed one at a time (then the document must not hold them too);
+    ``dependencies`` may be a callable, called once the components are written (a graph known
+    only after them: ``iter_xml(bom.header, bom.components(), dependencies=bom.dependencies)``).
     ``version`` defaults to the document's ``specVersion``, else 1.6. With ``validate`` (the default)
     the outer document is validated before the first chunk, components and dependencies in batches
     as they stream (see the module's docstring); a failure raises ``XmlValidationError``.
@@ -764,6 +766,8 @@ def iter_xml(
         yield "</components>"
     if parts.before_dependencies:
         yield parts.before_dependencies
+    if callable(dependencies):
+        dependencies = dependencies()
     if dependencies is not None:
         yield "<dependencies>\n"
         for dependency in dependencies:
@@ -780,13 +784,38 @@ def iter_xml(
     yield parts.tail
 
 
-def _one_source(document: dict, given: Iterable[dict] | None, key: str) -> Iterable[dict] | None:
+def _one_source(document: dict, given: Any, key: str) -> Any:
     inside = document.get(key)
     if given is not None and inside is not None:
         raise XmlConversionError(f"{key}: given both in the document and separately")
     if inside is not None and inside.__class__ is not list:
         raise XmlConversionError(f"{key}: expected an array, got {type(inside).__name__}")
     return given if given is not None else inside
+
+
+def write_xml(
+    out: BinaryIO,
+    document: dict,
+    components: Iterable[dict] | None = None,
+    *,
+    dependencies: Iterable[dict] | Callable[[], Iterable[dict]] | None = None,
+    version: str | None = None,
+    validate: bool = True,
+) -> int:
+    """Write ``iter_xml``'s chunks to ``out`` as UTF-8, about 64 KB a write; returns the bytes written.
+
+    On ``XmlValidationError`` / ``XmlConversionError`` ``out`` holds part of a document: discard it.
+    """
+    written, pending, size = 0, [], 0
+    for chunk in iter_xml(document, components, dependencies=dependencies, version=version, validate=validate):
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= 1 << 16:
+            written += out.write("".join(pending).encode("utf-8"))
+            pending, size = [], 0
+    if pending:
+        written += out.write("".join(pending).encode("utf-8"))
+    return written
 
 
 def to_xml(document: dict, version: str | None = None, *, validate: bool = True) -> bytes:
@@ -803,6 +832,17 @@ def to_xml(document: dict, version: str | None = None, *, validate: bool = True)
 
 def _parser() -> etree.XMLParser:
     return etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False, huge_tree=False)
+
+
+_local = threading.local()
+
+
+def _document_parser() -> etree.XMLParser:
+    """The parser for documents, one per thread (an lxml parser is not shared between threads)."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = _parser()
+    return parser
 
 
 class _LocalSpdx(etree.Resolver):
@@ -851,7 +891,7 @@ def schema(version: str) -> etree.XMLSchema:
 
 def _parse(data: bytes, version: str, where: str) -> Any:
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, _document_parser())
     except etree.XMLSyntaxError as error:
         line = error.position[0] if error.position else 0
         raise XmlValidationError(version, [(line, "/", str(error.msg))], where) from None
@@ -1005,4 +1045,5 @@ __all__ = [
     "schema",
     "to_xml",
     "validate_xml",
+    "write_xml",
 ]

@@ -4,6 +4,7 @@ XML twins; escaping round-trips; a streamed document equals the whole one; inval
 with the failing line and path."""
 
 import copy
+import io
 import json
 import re
 from pathlib import Path
@@ -381,6 +382,26 @@ def test_a_streamed_document_equals_the_whole_document(version, monkeypatch, off
     assert sum(chunk.startswith("<component ") for chunk in chunks) == len(document["components"])
     assert "".join(bomxml.iter_xml(document)).encode("utf-8") == whole
     bomxml.validate_xml(whole, version, against=official_schemas[version])
+
+
+def test_write_xml_takes_dependencies_known_only_after_the_components():
+    document = model_document("1.7")
+    head = {key: value for key, value in document.items() if key not in ("components", "dependencies")}
+    written_components = []
+
+    def components():
+        for component in document["components"]:
+            written_components.append(component["bom-ref"])
+            yield component
+
+    def dependencies():
+        assert len(written_components) == len(document["components"])  # called after the components
+        return document["dependencies"]
+
+    out = io.BytesIO()
+    size = bomxml.write_xml(out, head, components(), dependencies=dependencies)
+    assert size == len(out.getvalue())
+    assert out.getvalue() == bomxml.to_xml(document)
 
 
 def test_streaming_reads_components_one_at_a_time():
