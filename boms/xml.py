@@ -3,7 +3,8 @@
 ``to_xml(document)`` converts a whole document to UTF-8 bytes; ``iter_xml(document, components)``
 streams one: the head (``<bom>`` and its metadata) first, then each component as its own text chunk,
 then the dependencies and the closing tags, so a document of 100,000 components is never held whole
-(no DOM: the text is built with escaping string joins, a few microseconds per element).
+(no DOM: the text is built with escaping string joins, some 30-60 us for a model component of 2 KB);
+``write_xml(out, ...)`` writes that stream to a binary file.
 
 JSON has no element order; the XSDs (``bom-1.6.xsd`` / ``bom-1.7.xsd``) fix one, and every complex
 type below lists its children in its XSD sequence's order. The JSON-vs-XML naming differences are
@@ -53,7 +54,9 @@ several GB): it validates the outer document (everything but components and depe
 first chunk leaves, then each batch of components wrapped in a minimal ``<bom><components>``
 document, and each batch of dependencies likewise, as they stream; the schema's one cross-element rule
 (``bom-ref`` unique in the document) is kept across batches by the writer itself. A failure raises
-``XmlValidationError`` at that point of the stream (a writer of a file must then discard it).
+``XmlValidationError`` at that point of the stream, naming the component (``component[N]`` and its
+bom-ref) and the element path in it (a writer of a file must then discard it). Validating costs about
+as much again as writing (some 100 us a model component), memory stays that of one batch.
 """
 
 import re
