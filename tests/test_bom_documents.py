@@ -56,6 +56,11 @@ def _revision(model: AIModel, sha: str, files: dict[str, str]) -> Revision:
 @pytest.fixture
 def lineage() -> dict[str, AIModel]:
     """A model five levels below a base, across China, the US and France (and unknown), with its facts."""
+    return build_lineage()
+
+
+def build_lineage() -> dict[str, AIModel]:
+    """The ``lineage`` fixture's inventory (shared with the library round-trip tests)."""
     deepseek = inv.publisher("cn-lab", "CN")
     meta = inv.publisher("us-lab", "US")
     mistral = inv.publisher("fr-lab", "FR")
