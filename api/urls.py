@@ -1,8 +1,9 @@
 """URLs of the REST API, mounted under /api/v1/."""
 
-from django.urls import re_path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
+from api.boms.views import BomViewSet
 from api.change_log import ChangeLogViewSet
 from api.governance.policies import GateDecisionViewSet, GateViewSet, OverrideViewSet, PolicyViewSet, ViolationViewSet
 from api.governance.views import AuditViewSet
@@ -32,4 +33,10 @@ router.register("gate-decisions", GateDecisionViewSet, basename="gate-decision")
 router.register("changes", ChangeLogViewSet, basename="change")
 router.register("jobs", JobViewSet, basename="job")
 
-urlpatterns = [*router.urls, re_path(r"^.*$", unknown_route)]
+urlpatterns = [
+    *router.urls,
+    path("models/<str:pk>/bom/", BomViewSet.as_view({"get": "model"}), name="model-bom"),
+    path("boms/", BomViewSet.as_view({"get": "scope"}), name="bom-list"),
+    path("boms/files/<str:job_id>/", BomViewSet.as_view({"get": "file"}), name="bom-file"),
+    re_path(r"^.*$", unknown_route),
+]

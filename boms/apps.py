@@ -2,5 +2,10 @@ from django.apps import AppConfig
 
 
 class BomsConfig(AppConfig):
+    """CycloneDX documents out; registers the ``bom`` job kind."""
+
     name = "boms"
     verbose_name = "CycloneDX BOMs"
+
+    def ready(self) -> None:
+        from boms import jobs  # noqa: F401  (registers the bom job kind)

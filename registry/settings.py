@@ -203,6 +203,10 @@ LINEAGE_MAX_DEPTH = env_int("LINEAGE_MAX_DEPTH", 32, minimum=1)
 # PostgreSQL's lock table holds max_locks_per_transaction * max_connections locks (6,400 by default).
 LINEAGE_LOCK_MAX_MODELS = env_int("LINEAGE_LOCK_MAX_MODELS", 256, minimum=1)
 
+# --- CycloneDX BOMs (docs/boms.md) ----------------------------------------------------------------
+# A scope of up to this many models is answered inline; a larger one becomes a job writing a file.
+BOM_INLINE_MAX_MODELS = env_int("BOM_INLINE_MAX_MODELS", 5000, minimum=1)
+
 # --- Upstream hubs --------------------------------------------------------------------------------
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
 HF_TOKEN = env_secret("HF_TOKEN")

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.access import principal_for_token, system_principal
 from core.changelog import Actor
-from core.jobs import start_job
+from core.jobs import run_job, start_job
 from core.tokens import issue_token
 from governance import gate, policies, violations
 from governance import services as audits
@@ -79,6 +79,9 @@ MATRIX = {
     ("job-list", "get"): READ,
     ("job-detail", "get"): READ,
     ("job-worker-check", "post"): ADMINISTER,
+    ("model-bom", "get"): READ,
+    ("bom-list", "get"): READ,
+    ("bom-file", "get"): READ,
 }
 
 # Bodies that pass validation, so an allowed role reaches the service and a denied one its refusal
@@ -130,6 +133,8 @@ def objects(settings, tmp_path):
         revision=pinned, system="s", environment="prod", first_seen=now, last_seen=now
     )
     job = start_job(actor=Actor.system("test"), kind="worker_check")
+    bom_job = start_job(actor=Actor.system("test"), kind="bom", params={"scope": "organization"})
+    run_job(job_id=bom_job.pk)  # a stored BOM file to download
     from core.models import ChangeLogEntry
 
     # Reviews asked for (and one taken) by tokens other than the one each test calls with, so four eyes
@@ -167,6 +172,7 @@ def objects(settings, tmp_path):
         "deployment": deployment.pk,
         "change": ChangeLogEntry.objects.first().pk,
         "job": job.pk,
+        "bom-file": bom_job.pk,
         "audit": with_evidence.pk,
         "audit-take": to_take.pk,
         "audit-decide": to_decide.pk,
@@ -183,6 +189,12 @@ def url_for(name: str, objects: dict[str, object]) -> str:
 
     if name == "audit-coverage":
         return f"{reverse(name)}?model={objects['model']}"
+    if name == "bom-list":
+        return f"{reverse(name)}?scope=system&name=s"
+    if name == "bom-file":
+        return reverse(name, kwargs={"job_id": objects[name]})
+    if name == "model-bom":
+        return reverse(name, kwargs={"pk": objects["model"]})
     if name.endswith("-list") or name in ("api-root", "job-worker-check", "policy-dry-run", "gate-decision-export"):
         return reverse(name)
     key = objects.get(name, objects.get(name.rsplit("-", 1)[0], objects.get(name.split("-")[0])))
