@@ -65,25 +65,40 @@ def _evaluate_batch(ids: list[int], policies: list[Policy], now: datetime) -> in
         for violation in Violation.objects.select_for_update().filter(model_id__in=locked, policy__in=policies)
     }
     changed = 0
+    new: list[Violation] = []
     for model in models_with_facts(locked):
         facts = facts_of(model, revision_of(model, None), now)
         for policy in policies:
             met = findings(policy, facts) if policy.enabled and applies_to(policy, model) else []
             violation = existing.get((policy.pk, model.pk))
-            changed += _record(policy=policy, model=model, violation=violation, message="; ".join(met), now=now)
+            changed += _record(
+                policy=policy, model=model, violation=violation, message="; ".join(met), now=now, new=new
+            )
+    # The batch's new violations in one statement, and their change-log rows in another: a policy
+    # evaluated over every model opens thousands at once.
+    Violation.objects.bulk_create(new)
+    changelog.record_many(changelog.creations(actor=GOVERNANCE, instances=new))
     return changed
 
 
-def _record(*, policy: Policy, model: AIModel, violation: Violation | None, message: str, now: datetime) -> int:
-    """Bring one (policy, model) row in line with what the policy finds; 1 when it changed."""
+def _record(
+    *, policy: Policy, model: AIModel, violation: Violation | None, message: str, now: datetime, new: list[Violation]
+) -> int:
+    """Bring one (policy, model) row in line with what the policy finds; 1 when it changed. A new
+    violation is added to ``new``, for the caller to create with the batch's others."""
     if violation is None:
         if not message:
             return 0
-        violation = Violation(
-            policy=policy, model=model, message=message, policy_version=policy.version, first_seen=now, changed_at=now
+        new.append(
+            Violation(
+                policy=policy,
+                model=model,
+                message=message,
+                policy_version=policy.version,
+                first_seen=now,
+                changed_at=now,
+            )
         )
-        violation.save()
-        changelog.record(actor=GOVERNANCE, action="create", instance=violation, after=changelog.snapshot(violation))
         return 1
     before = changelog.snapshot(violation)
     if not message:
