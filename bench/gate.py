@@ -3,14 +3,15 @@ N models and 20 enabled policies, against a baseline served by the same gunicorn
 lookup that reads the same model's row and its origin rows with ``.values()`` and returns them with
 ``JsonResponse`` (bench/baseline.py).
 
-The models are those of the write benchmark's bulk registration (``bench.writes``: its shape, through
-``register_many``), then given audits (a fixed share approved, pending, rejected or lapsed), refresh times, hub scans
-and a few pickle-based files; 20 policies over origin, license, audit and artifacts are created through
-the policy service and their violations evaluated, and some of those are waived, so the gate meets
-every kind of row it reads. Requests go one at a time, ours and the baseline's alternating, each for a
-random model (a fixed seed) in ``prod``; nothing is cached. The ratio is ours / baseline of the median
-latency. It uses a database of its own (``--database-url``, dropped and created afresh, dropped again
-at the end) and a queue of its own.
+The data set is the benchmarks' own (``bench.data``, its documented shape): the models of the
+write benchmark's bulk registration (``bench.writes``: its shape, through ``register_many``), then
+given audits (a fixed share approved, pending, rejected or lapsed), refresh times, hub scans and a
+few pickle-based files; 20 policies over origin, license, audit and artifacts (``bench.data.POLICIES``)
+are created through the policy service and their violations evaluated, and some of those are waived,
+so the gate meets every kind of row it reads. Requests go one at a time, ours and the baseline's
+alternating, each for a random model (a fixed seed) in ``prod``; nothing is cached. The ratio is
+ours / baseline of the median latency. It uses a database of its own (``--database-url``, dropped
+and created afresh, dropped again at the end) and a queue of its own.
 """
 
 import argparse
@@ -20,68 +21,16 @@ import random
 import statistics
 import time
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from bench.common import free_port, recreate_database, setup_django, start_web, token_session
+from bench.data import seed_governance
 from bench.writes import bulk_shape, register_in_bulk
 
 ENVIRONMENT = "prod"
-APPROVED = ["approved", "conditional"]
-# 20 enabled policies, as a registry's governance team might write them: origin, license, audit, artifacts.
-POLICIES: list[dict[str, Any]] = [
-    {"name": "cn-derived-needs-security-audit", "action": "fail", "match": "all", "environments": ["prod"],
-     "conditions": [{"subject": "effective_origin", "operator": "contains_any", "value": ["CN"]},
-                    {"subject": "audit_status", "kind": "security", "operator": "not_in", "value": APPROVED}]},
-    {"name": "sanctioned-origin", "action": "fail", "match": "any",
-     "conditions": [{"subject": "effective_origin", "operator": "contains_any", "value": ["RU", "IR", "KP"]},
-                    {"subject": "publisher_country", "operator": "in", "value": ["RU", "IR", "KP"]}]},
-    {"name": "origin-unknown", "action": "warn", "match": "all",
-     "conditions": [{"subject": "origin_unknown", "operator": "is", "value": True}]},
-    {"name": "unknown-publisher-in-prod", "action": "fail", "match": "all", "environments": ["prod"],
-     "conditions": [{"subject": "publisher_country", "operator": "is", "value": "unknown"},
-                    {"subject": "audit_status", "kind": "full", "operator": "is_not", "value": "approved"}]},
-    {"name": "license-unknown", "action": "fail", "match": "any",
-     "conditions": [{"subject": "license_unknown", "operator": "is", "value": True},
-                    {"subject": "license_category", "operator": "is", "value": "unknown"}]},
-    {"name": "no-commercial-use", "action": "fail", "match": "all", "environments": ["prod"],
-     "conditions": [{"subject": "commercial_use", "operator": "is", "value": "no"}]},
-    {"name": "conditional-commercial-use-needs-license-audit", "action": "warn", "match": "all",
-     "conditions": [{"subject": "commercial_use", "operator": "is", "value": "conditional"},
-                    {"subject": "audit_status", "kind": "license", "operator": "not_in", "value": APPROVED}]},
-    {"name": "copyleft-review", "action": "warn", "match": "all",
-     "conditions": [{"subject": "license_category", "operator": "is", "value": "copyleft"}]},
-    {"name": "network-copyleft", "action": "fail", "match": "all", "environments": ["prod"],
-     "conditions": [{"subject": "license", "operator": "in", "value": ["AGPL-3.0-only", "GPL-3.0-only"]}]},
-    {"name": "license-mismatch", "action": "warn", "match": "all",
-     "conditions": [{"subject": "license_mismatch", "operator": "is", "value": True}]},
-    {"name": "audit-rejected", "action": "fail", "match": "any",
-     "conditions": [{"subject": "audit_status", "operator": "is", "value": "rejected"},
-                    {"subject": "audit_status", "kind": "security", "operator": "is", "value": "rejected"}]},
-    {"name": "audit-expired", "action": "fail", "match": "all", "environments": ["prod"],
-     "conditions": [{"subject": "audit_status", "operator": "is", "value": "expired"}]},
-    {"name": "stale-approval", "action": "warn", "match": "all",
-     "conditions": [{"subject": "days_since_approval", "operator": "gt", "value": 365}]},
-    {"name": "security-audit-in-prod", "action": "warn", "match": "all", "environments": ["prod"],
-     "conditions": [{"subject": "audit_status", "kind": "security", "operator": "in",
-                     "value": ["unaudited", "pending"]}]},
-    {"name": "pickle-files", "action": "fail", "match": "all",
-     "conditions": [{"subject": "pickle_artifacts", "operator": "is", "value": True}]},
-    {"name": "hub-scan-issues", "action": "fail", "match": "all",
-     "conditions": [{"subject": "scan_issues", "operator": "gt", "value": 0}]},
-    {"name": "hub-scan-not-done", "action": "warn", "match": "all", "environments": ["prod", "staging"],
-     "conditions": [{"subject": "scan_not_done", "operator": "is", "value": True}]},
-    {"name": "stale-metadata", "action": "warn", "match": "any",
-     "conditions": [{"subject": "metadata_age_days", "operator": "gt", "value": 30},
-                    {"subject": "refresh_state", "operator": "in", "value": ["error", "gone"]}]},
-    {"name": "ml-team-full-audit", "action": "warn", "match": "all", "teams": ["ml"],
-     "conditions": [{"subject": "audit_status", "kind": "full", "operator": "not_in", "value": APPROVED}]},
-    {"name": "gated-models-staging", "action": "info", "match": "all", "environments": ["staging"],
-     "conditions": [{"subject": "gated", "operator": "is", "value": True}]},
-]  # fmt: skip
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -93,75 +42,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--goal", type=float, default=2.0, help="the largest acceptable ratio (ours / baseline)")
     parser.add_argument("--seed", type=int, default=1212)
     return parser.parse_args(argv)
-
-
-def seed_governance(chooser: random.Random) -> dict[str, int]:
-    """What the gate reads beyond the inventory: audits, refreshes, hub scans, pickle-based files, the
-    policies, their violations and some waivers. Returns how many of each."""
-    from django.utils import timezone
-
-    from core.access import Principal
-    from core.changelog import Actor
-    from core.models import Role
-    from governance import violations
-    from governance.models import AuditReview, Violation, ViolationState
-    from governance.policies import create_policy
-    from inventory.models import AIModel, Artifact, Revision
-
-    now = timezone.now()
-    reviews = []
-    model_ids = list(AIModel.objects.order_by("pk").values_list("pk", flat=True))
-    for model_id in model_ids:
-        roll = chooser.random()
-        decided = now - timedelta(days=chooser.randint(1, 600))
-        review = {"model_id": model_id, "requester_kind": "system", "requester_name": "bench"}
-        if roll < 0.35:  # a security approval, some with conditions
-            state = "approved" if chooser.random() < 0.8 else "approved_with_conditions"
-            reviews.append(AuditReview(**review, kind="security", state=state, decided_at=decided))
-        elif roll < 0.45:  # a full audit, which counts for security and license too
-            reviews.append(AuditReview(**review, kind="full", state="approved", decided_at=decided))
-        elif roll < 0.55:
-            reviews.append(AuditReview(**review, kind="security", state="requested"))
-        elif roll < 0.60:
-            reviews.append(AuditReview(**review, kind="license", state="rejected", decided_at=decided))
-        elif roll < 0.65:  # an approval past its end
-            expired = decided + timedelta(days=chooser.randint(0, 30))
-            expires = min(expired, now - timedelta(days=1))
-            reviews.append(AuditReview(**review, kind="security", state="approved", decided_at=decided,
-                                       expires_at=expires))  # fmt: skip
-    AuditReview.objects.bulk_create(reviews, batch_size=2000)
-    refreshed: dict[int, list[int]] = {}  # days ago: the models last refreshed then (the rest never were)
-    for model_id in model_ids:
-        if chooser.random() < 0.85:
-            refreshed.setdefault(chooser.randint(0, 45), []).append(model_id)
-    for days, ids in refreshed.items():
-        AIModel.objects.filter(pk__in=ids).update(refresh_state="ok", refreshed_at=now - timedelta(days=days))
-    revision_ids = list(Revision.objects.order_by("pk").values_list("pk", flat=True))
-    scanned = [pk for pk in revision_ids if chooser.random() < 0.7]
-    Revision.objects.filter(pk__in=scanned).update(scan_done=True)
-    issues = [pk for pk in scanned if chooser.random() < 0.03]
-    Revision.objects.filter(pk__in=issues).update(scan_issues=[{"path": "model.safetensors", "issue": "bench"}])
-    pickled = [pk for pk in revision_ids if chooser.random() < 0.05]
-    Artifact.objects.filter(revision_id__in=pickled, path="model.safetensors").update(
-        path="pytorch_model.bin", format="pytorch-pickle", pickle_based=True
-    )
-    actor = Actor.system("bench")
-    policies = [create_policy(actor=actor, definition={**policy, "enabled": True}) for policy in POLICIES]
-    # What the policies' subscribers would do when their events are delivered (no worker runs here).
-    violations.evaluate(model_ids=model_ids)
-    auditor = Principal(actor=Actor.system("bench-auditor"), role=Role.AUDITOR)
-    open_violations = list(Violation.objects.filter(state=ViolationState.OPEN).order_by("pk"))
-    waived = [violation for violation in open_violations if chooser.random() < 0.02]
-    for violation in waived:
-        violations.waive(principal=auditor, violation=violation, reason="bench", until=now + timedelta(days=90))
-    return {
-        "policies": len(policies),
-        "audit_reviews": len(reviews),
-        "revisions_scanned": len(scanned),
-        "revisions_with_pickle_files": len(pickled),
-        "violations": len(open_violations),
-        "waived": len(waived),
-    }
 
 
 def timed(session: requests.Session, url: str, body: dict[str, str], seen: Counter[str] | None = None) -> float:

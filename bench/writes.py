@@ -3,9 +3,11 @@
 1. **Bulk registration.** N models with lineage, registered through the bulk service
    (``register_many``: validation, change log, events, one recompute of effective origins), against
    ``bulk_create`` of the same rows (publishers, models, revisions, artifacts, edges) without
-   services, change log or recompute. The shape: namespaces of the shipped catalogue and unknown
-   ones (a fifth of the models), chains of 1 to 6 models (each a fine-tune, quantization or
-   adapter of the one before), one revision per model with 2 artifacts. Each side runs in a
+   services, change log or recompute. The shape (``bulk_shape``, documented in ``bench.data``, which
+   the other benchmarks use too): namespaces of the shipped catalogue and unknown ones (a fifth of
+   the models), chains of 1 to 6 models (each a fine-tune, quantization or adapter of the one
+   before), one revision per model with 2 artifacts, and each model's card data (datasets,
+   evaluation results, architecture family). Each side runs in a
    transaction that is rolled back afterwards, so both start from the same database.
 2. **Concurrent registration.** New, unrelated hub models registered through the API of a real
    gunicorn on PostgreSQL, by 1 client and then by 32 clients at once: registrations per second of
@@ -34,6 +36,27 @@ from bench.common import free_port, prepare_database, recreate_database, start_p
 
 CHAIN_LENGTHS = (1, 2, 3, 4, 5, 6)
 RELATIONS = ("finetune", "quantized", "adapter")
+# Model card data: real Hugging Face dataset ids, the model_type of common configs, and evaluation
+# results as cards report them (task, dataset id, dataset name, metric).
+DATASET_POOL = (
+    "HuggingFaceFW/fineweb", "HuggingFaceFW/fineweb-edu", "allenai/c4", "allenai/dolma",
+    "togethercomputer/RedPajama-Data-1T", "cerebras/SlimPajama-627B", "wikimedia/wikipedia",
+    "bigcode/the-stack-v2", "bigcode/starcoderdata", "HuggingFaceH4/ultrachat_200k",
+    "HuggingFaceH4/ultrafeedback_binarized", "Open-Orca/OpenOrca", "teknium/OpenHermes-2.5", "tatsu-lab/alpaca",
+    "databricks/databricks-dolly-15k", "OpenAssistant/oasst1", "meta-math/MetaMathQA", "openai/gsm8k",
+    "nvidia/HelpSteer2", "Anthropic/hh-rlhf", "lmsys/lmsys-chat-1m", "mlabonne/orpo-dpo-mix-40k",
+)  # fmt: skip
+ARCHITECTURE_FAMILIES = ("llama", "qwen2", "qwen3", "mistral", "gemma2", "phi3", "deepseek_v3", "gpt_neox")
+EVALUATIONS = (
+    ("text-generation", "cais/mmlu", "MMLU (5-Shot)", "acc"),
+    ("text-generation", "openai/gsm8k", "GSM8k (5-shot)", "acc"),
+    ("text-generation", "Rowan/hellaswag", "HellaSwag (10-Shot)", "acc_norm"),
+    ("text-generation", "allenai/ai2_arc", "AI2 Reasoning Challenge (25-Shot)", "acc_norm"),
+    ("text-generation", "truthfulqa/truthful_qa", "TruthfulQA (0-shot)", "mc2"),
+    ("text-generation", "allenai/winogrande", "Winogrande (5-shot)", "acc"),
+    ("text-generation", "openai/openai_humaneval", "HumanEval", "pass@1"),
+    ("text-generation", "google/IFEval", "IFEval (0-Shot)", "inst_level_strict_acc"),
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -72,6 +95,7 @@ def bulk_shape(count: int) -> list[dict[str, Any]]:
     from inventory.models import License, PublisherNamespace
 
     chooser = random.Random(20261201)
+    cards = random.Random(20261202)  # apart, so that the lineage is the same as before the card data
     known = sorted(PublisherNamespace.objects.filter(source="huggingface").values_list("namespace", flat=True))[:40]
     unknown = [f"bench-org-{number}" for number in range(10)]
     licenses = list(License.objects.order_by("key").values_list("key", flat=True))
@@ -79,6 +103,7 @@ def bulk_shape(count: int) -> list[dict[str, Any]]:
     while len(models) < count:
         namespace = chooser.choice(unknown) if chooser.random() < 0.2 else chooser.choice(known)
         parent = None
+        family = cards.choice(ARCHITECTURE_FAMILIES) if cards.random() >= 0.1 else ""
         for depth in range(chooser.choice(CHAIN_LENGTHS)):
             upstream_id = f"{namespace}/bench-{len(models)}"
             models.append(
@@ -88,12 +113,34 @@ def bulk_shape(count: int) -> list[dict[str, Any]]:
                     "revision": hashlib.sha1(upstream_id.encode()).hexdigest(),
                     "parent": parent,
                     "relation": RELATIONS[depth % len(RELATIONS)],
+                    "architecture_family": family,
+                    **card_data(cards),
                 }
             )
             parent = upstream_id
             if len(models) == count:
                 break
     return models
+
+
+def card_data(chooser: random.Random) -> dict[str, list[dict[str, Any]]]:
+    """A model's datasets (0 to 4 of the pool; none for about 15%) and evaluation results (0 to 3)."""
+    datasets = [] if chooser.random() < 0.15 else chooser.sample(DATASET_POOL, chooser.randint(1, 4))
+    evaluations = chooser.sample(EVALUATIONS, chooser.randint(0, 3))
+    return {
+        "datasets": [{"source": "huggingface", "id": dataset_id} for dataset_id in datasets],
+        "evaluation_results": [
+            {
+                "task": task,
+                "dataset": dataset,
+                "dataset_name": name,
+                "metric": metric,
+                "value": round(chooser.uniform(20, 90), 1),
+                "verified": chooser.choice((True, False, None)),
+            }
+            for task, dataset, name, metric in evaluations
+        ],
+    }
 
 
 def files_of(model: dict[str, Any]) -> list[tuple[str, int, str]]:
@@ -120,6 +167,9 @@ def register_in_bulk(models: list[dict[str, Any]]) -> None:
             revisions=[model["revision"]],
             artifacts=[FileRecord(path, size, sha256) for path, size, sha256 in files_of(model)],
             bases=[EdgeRef("huggingface", model["parent"], model["relation"], "bom")] if model["parent"] else [],
+            datasets=model["datasets"],
+            evaluation_results=model["evaluation_results"],
+            architecture_family=model["architecture_family"],
         )
         for model in models
     ]
@@ -147,6 +197,9 @@ def create_rows(models: list[dict[str, Any]]) -> None:
             upstream_id=model["upstream_id"],
             publisher_id=owners[model["upstream_id"].split("/")[0]],
             declared_license=licenses[model["license"]],
+            datasets=model["datasets"],
+            evaluation_results=model["evaluation_results"],
+            architecture_family=model["architecture_family"],
         )
         for model in models
     )
