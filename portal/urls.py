@@ -1,6 +1,6 @@
 """The portal's pages at ``/``: each area's views module brings its own URL patterns."""
 
-from portal.views import audits, auth, catalogue, dashboard, gate, inventory, jobs, people, policies
+from portal.views import audits, auth, boms, catalogue, dashboard, gate, inventory, jobs, people, policies
 
 app_name = "portal"
 
@@ -14,4 +14,5 @@ urlpatterns = [
     *catalogue.urlpatterns,
     *people.urlpatterns,
     *jobs.urlpatterns,
+    *boms.urlpatterns,
 ]

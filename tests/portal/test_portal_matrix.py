@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.access import principal_for_user, set_user_access, system_principal
 from core.changelog import Actor
-from core.jobs import start_job
+from core.jobs import run_job, start_job
 from core.models import ApiToken, ChangeLogEntry
 from core.tokens import issue_token
 from governance import gate, policies, violations
@@ -96,6 +96,9 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("jobs", "get"): READ,
     ("job", "get"): READ,
     ("job-progress", "get"): READ,
+    # BOM downloads: reading, as the API's BOM routes
+    ("bom", "get"): READ,
+    ("bom-file", "get"): READ,
 }
 
 # Forms a viewer may post (the rest are refused to a viewer): signing in and out, and asking for a review.
@@ -153,6 +156,7 @@ BODIES: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, str]]] = {
     },
     ("person", "post"): lambda o: {f"p{o['person']}-role": "deployer", f"p{o['person']}-team": ""},
     ("tokens", "post"): lambda o: {"name": "matrix-token", "role": "viewer", "team": ""},
+    ("bom", "get"): lambda o: {"scope": "model", "name": str(o["model"]), "format": "json", "version": "1.6"},
 }
 
 
@@ -179,6 +183,8 @@ def objects(settings, tmp_path) -> dict[str, Any]:
     AIModel.objects.filter(pk=target.pk).update(team="ml")
     revisions.add_revision(actor=actor, model=target, revision="a" * 40)
     job = start_job(actor=actor, kind="worker_check")
+    bom_job = start_job(actor=actor, kind="bom", params={"scope": "organization"})
+    run_job(job_id=bom_job.pk)  # a stored BOM file to download
     # Reviews asked for (and one taken) by people other than the caller, so four eyes stands in no
     # allowed role's way; one per kind, as one kind and pin has one open review at a time.
     users = get_user_model().objects
@@ -220,6 +226,7 @@ def objects(settings, tmp_path) -> dict[str, Any]:
         "token-revoke": token.pk,
         "job": job.pk,
         "job-progress": job.pk,
+        "bom-file": bom_job.pk,
     }
 
 
