@@ -37,6 +37,6 @@ urlpatterns = [
     *router.urls,
     path("models/<str:pk>/bom/", BomViewSet.as_view({"get": "model"}), name="model-bom"),
     path("boms/", BomViewSet.as_view({"get": "scope"}), name="bom-list"),
-    path("boms/files/<str:job_id>/", BomViewSet.as_view({"get": "file"}), name="bom-file"),
+    path("boms/files/<str:pk>/", BomViewSet.as_view({"get": "file"}), name="bom-file"),
     re_path(r"^.*$", unknown_route),
 ]

@@ -192,7 +192,7 @@ def url_for(name: str, objects: dict[str, object]) -> str:
     if name == "bom-list":
         return f"{reverse(name)}?scope=system&name=s"
     if name == "bom-file":
-        return reverse(name, kwargs={"job_id": objects[name]})
+        return reverse(name, kwargs={"pk": objects[name]})
     if name == "model-bom":
         return reverse(name, kwargs={"pk": objects["model"]})
     if name.endswith("-list") or name in ("api-root", "job-worker-check", "policy-dry-run", "gate-decision-export"):

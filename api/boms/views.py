@@ -178,7 +178,7 @@ class BomViewSet(RegistryViewSet):
         operation_id="v1_boms_files_retrieve",
         parameters=[
             OpenApiParameter(
-                "job_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, OpenApiParameter.PATH,
+                "id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, OpenApiParameter.PATH,
                 description="the BOM job's id",
             ),
             DISPOSITION,
@@ -193,12 +193,12 @@ class BomViewSet(RegistryViewSet):
             },
         },
     )  # fmt: skip
-    def file(self, request: Request, job_id: str) -> FileResponse:
+    def file(self, request: Request, pk: str) -> FileResponse:
         """The file a BOM job stored; 404 until the job has succeeded."""
-        if not job_id.isdigit() or not 1 <= int(job_id) <= MAX_ID:
-            raise NotFound(f"no BOM job #{job_id}")
+        if not pk.isdigit() or not 1 <= int(pk) <= MAX_ID:
+            raise NotFound(f"no BOM job #{pk}")
         try:
-            stored = services.stored_bom(principal=self.principal, job_id=int(job_id))
+            stored = services.stored_bom(principal=self.principal, job_id=int(pk))
         except services.BomFileNotReady as missing:
             raise NotFound(str(missing)) from None
         return FileResponse(stored.file, as_attachment=True, filename=stored.filename, content_type=stored.media_type)
