@@ -302,7 +302,7 @@ class StandingFilter(admin.SimpleListFilter):
         if self.value() == "active":
             return queryset.filter(gate.standing(now))
         if self.value() == "expired":
-            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+            return queryset.filter(revoked_at__isnull=True).exclude(gate.standing(now))
         if self.value() == "revoked":
             return queryset.filter(revoked_at__isnull=False)
         return queryset
