@@ -8,6 +8,7 @@ whatever the pipeline sent) is prefixed with ``'``. Write them with
 ``csv.writer(...).writerows(decision_rows(decisions))``; no query per row.
 """
 
+import csv
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -55,3 +56,16 @@ def cell(value: object) -> str:
     """Text a spreadsheet opening the export runs no formula from: one starting like a formula is quoted."""
     text = "" if value is None else str(value)
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+class _Echo:
+    """A file whose ``write`` hands back what it is given: the csv writer's output, line by line."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:
+    """Each row as a CSV line, one at a time: the body of a streamed export."""
+    writer = csv.writer(_Echo())
+    return (writer.writerow(row) for row in rows)

@@ -1,7 +1,6 @@
 """API views of policies, violations, break-glass overrides and the deploy gate: each action maps
 its request to one service or selector call (``governance.policies``, ``.violations``, ``.gate``)."""
 
-import csv
 from typing import Any
 
 import django_filters
@@ -38,7 +37,7 @@ from api.governance.views import conflict
 from api.renderers import CsvOrProblem
 from core.access import Capability
 from governance import gate, policies, violations
-from governance.exports import COLUMNS, decision_rows
+from governance.exports import COLUMNS, csv_lines, decision_rows
 from governance.gate import ArtifactClaim
 from governance.models import GateDecision, Override, Policy, PolicyAction, Violation, ViolationState
 from inventory.filters import MAX_ID, StrictBooleanFilter
@@ -234,13 +233,6 @@ class GateViewSet(RegistryViewSet):
         return Response(GateAnswerSerializer(decision, context={"request": request}).data)
 
 
-class _Echo:
-    """A file-like object that hands back what the csv writer writes, for streaming its lines."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 class GateDecisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
     """The gate's recorded decisions, for auditors: list, read, export as CSV."""
 
@@ -261,8 +253,7 @@ class GateDecisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
     def export(self, request: Request) -> StreamingHttpResponse:
         """Every decision the filters select (all of them without any), as CSV, streamed."""
         decisions = self.filter_queryset(self.get_queryset())
-        writer = csv.writer(_Echo())
-        rows = (writer.writerow(row) for row in decision_rows(decisions.iterator(chunk_size=2000)))
+        rows = csv_lines(decision_rows(decisions.iterator(chunk_size=2000)))
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="gate-decisions.csv"'
         return response
