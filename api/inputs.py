@@ -5,15 +5,8 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from core.validators import no_control_characters
 from inventory.purls import ModelReference, parse_reference
-from inventory.validators import has_control_characters
-
-
-def no_control_characters(value: str) -> None:
-    """Names and references are printable text."""
-    if has_control_characters(value):
-        raise serializers.ValidationError("control and format characters are not allowed")
-
 
 # The JSON types each kind of field takes. DRF would coerce (5 to "5", "5" to 5, "yes" to true); a JSON
 # API takes a value only as its schema types it.

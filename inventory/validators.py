@@ -2,10 +2,11 @@
 
 import math
 import re
-import unicodedata
 
 import pycountry
 from django.core.exceptions import ValidationError
+
+from core.validators import has_control_characters
 
 _SPDX_ID = re.compile(r"[A-Za-z0-9.+-]+")
 _LICENSE_REF = re.compile(r"LicenseRef-[A-Za-z0-9.-]+")
@@ -25,11 +26,6 @@ def validate_license_key(value: str) -> None:
             raise ValidationError(f"{value!r}: a LicenseRef id holds only letters, digits, '.' and '-'")
     elif not _SPDX_ID.fullmatch(value):
         raise ValidationError(f"{value!r} is neither an SPDX license id nor a LicenseRef- id")
-
-
-def has_control_characters(value: str) -> bool:
-    """Control or format characters (C0, C1, DEL, bidirectional overrides...): never part of a name."""
-    return any(unicodedata.category(character) in {"Cc", "Cf"} for character in value)
 
 
 def validate_upstream_id(value: str) -> None:
