@@ -8,8 +8,10 @@ credentials (``principal_for_user``, ``principal_for_token``) and hand it to ser
 import enum
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from core import changelog
@@ -77,14 +79,24 @@ def system_principal(name: str) -> Principal:
     return Principal(actor=Actor.system(name), role=Role.ADMIN)
 
 
-def principal_for_user(user: AbstractBaseUser) -> Principal:
-    """A signed-in person: a superuser is an admin; others have the role their access record gives
-    (a viewer without one)."""
+def role_of(user: AbstractBaseUser, access: UserAccess | None) -> str:
+    """A person's role: a superuser is an admin (whatever an access record says); others have the
+    role their access record gives, a viewer without one."""
     if user.is_superuser:
-        return Principal(actor=Actor.for_user(user), role=Role.ADMIN, person=user, accountable_user_id=user.pk)
-    access = UserAccess.objects.filter(user=user).first()
-    role, team = (access.role, access.team) if access else (Role.VIEWER, "")
-    return Principal(actor=Actor.for_user(user), role=role, team=team, person=user, accountable_user_id=user.pk)
+        return Role.ADMIN
+    return access.role if access else Role.VIEWER
+
+
+def principal_for_user(user: AbstractBaseUser) -> Principal:
+    """A signed-in person, with the role ``role_of`` gives and their access record's team (none for a superuser)."""
+    access = None if user.is_superuser else UserAccess.objects.filter(user=user).first()
+    return Principal(
+        actor=Actor.for_user(user),
+        role=role_of(user, access),
+        team=access.team if access else "",
+        person=user,
+        accountable_user_id=user.pk,
+    )
 
 
 def principal_for_token(token: ApiToken) -> Principal:
@@ -94,8 +106,14 @@ def principal_for_token(token: ApiToken) -> Principal:
     )
 
 
+SUPERUSER_ACCESS_REFUSAL = "a superuser is always an admin, with no team: an access record would change nothing"
+
+
 def set_user_access(*, actor: Actor, user: AbstractBaseUser, role: str, team: str = "") -> UserAccess:
-    """Give a person a role (and a team, which limits an editor to that team's models)."""
+    """Give a person a role (and a team, which limits an editor to that team's models). Refused
+    (``ValidationError`` naming ``role``) for a superuser, whom no access record limits."""
+    if user.is_superuser:
+        raise ValidationError({"role": SUPERUSER_ACCESS_REFUSAL})
     with transaction.atomic():
         access = UserAccess.objects.select_for_update().filter(user=user).first()
         before = changelog.snapshot(access) if access else None
@@ -109,3 +127,29 @@ def set_user_access(*, actor: Actor, user: AbstractBaseUser, role: str, team: st
                 actor=actor, action="update" if before else "create", instance=access, before=before, after=after
             )
     return access
+
+
+def create_person(*, actor: Actor, username: str, password: str, role: str, team: str = "") -> AbstractBaseUser:
+    """A person who signs in with ``username`` and ``password``, with a role and a team: the user
+    and their access record in one transaction, each with its change-log row (the user's without
+    its password). The password must pass Django's password validators and the username the user
+    model's checks (``ValidationError`` naming ``password`` or ``username``); a bad role stores nothing."""
+    user = get_user_model()(username=username)
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        errors["password"] = error.messages
+    user.set_password(password)
+    try:
+        user.full_clean()
+    except ValidationError as error:
+        errors |= error.message_dict
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        user.save()
+        logged = {"id": user.pk, "username": user.get_username(), "is_active": user.is_active}
+        changelog.record(actor=actor, action="create", instance=user, after=logged)
+        set_user_access(actor=actor, user=user, role=role, team=team)
+    return user

@@ -1,12 +1,13 @@
 """Reads of core's records that more than one interface needs."""
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from core.access import Capability, Principal
 from core.models import ChangeLogEntry
 
-# Who holds which token or role is for admins to see.
-ADMIN_ONLY_CHANGES = ("core.apitoken", "core.useraccess")
+# Who holds which token or role, and who may sign in, is for admins to see.
+ADMIN_ONLY_CHANGES = ("core.apitoken", "core.useraccess", settings.AUTH_USER_MODEL.lower())
 
 
 def changes_visible_to(principal: Principal) -> QuerySet[ChangeLogEntry]:

@@ -6,10 +6,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.access import Capability, Principal
 from core.changelog import Actor
 from core.jobs import JobRun, job_handler, start_job
 from core.models import Job
@@ -69,6 +71,16 @@ def request_refresh(*, actor: Actor, model: AIModel, requested_by: AbstractBaseU
             params={"model_id": model.pk, "model": str(model)},
             requested_by=requested_by,
         )
+
+
+def refresh_as(principal: Principal, model: AIModel) -> Job | None:
+    """``request_refresh`` on behalf of ``principal``: refreshing changes the inventory, so it needs
+    the EDIT capability, and an editor with a team refreshes only that team's models (else
+    ``PermissionDenied``)."""
+    if not principal.can(Capability.EDIT):
+        raise PermissionDenied(f"your role ({principal.role}) may not refresh models")
+    principal.require_team(model.team, f"model {model}")
+    return request_refresh(actor=principal.actor, model=model, requested_by=principal.person)
 
 
 def _take_turn(model_id: int) -> None:
