@@ -1,5 +1,5 @@
 """Bar charts drawn on the server as inline SVG: readable without JavaScript, printable, and testable
-from the HTML. Each bar links to the list it counts."""
+from the HTML. Each bar links to the list it counts, where one lists it (else it is drawn without a link)."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,7 +14,7 @@ BAR_WIDTH = 260
 class Bar:
     label: str
     count: int
-    href: str
+    href: str | None  # None: no list shows what the bar counts (the bar has no link)
     y: int
     width: int  # pixels, proportional to the largest count
 
@@ -43,8 +43,9 @@ class BarChart:
         return sum(bar.count for bar in self.bars)
 
 
-def bar_chart(title: str, counts: Mapping[str, int], link: Callable[[str], str], *, limit: int = 12) -> BarChart:
-    """The largest ``limit`` counts, largest first (ties by label), each bar linking to ``link(label)``."""
+def bar_chart(title: str, counts: Mapping[str, int], link: Callable[[str], str | None], *, limit: int = 12) -> BarChart:
+    """The largest ``limit`` counts, largest first (ties by label), each bar linking to ``link(label)``
+    (none where it gives None)."""
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
     largest = max((count for _, count in ranked), default=0) or 1
     bars = [

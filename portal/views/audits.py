@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -31,26 +31,10 @@ from governance.models import OPEN_STATES, AuditReview, ReviewKind, ReviewState
 from governance.selectors import reviews_for_listing, state_of
 from inventory.models import AIModel
 from portal.context import principal_of
-from portal.views.base import PortalView
+from portal.forms import PrintableForm, show_refusal
+from portal.views.base import PAGE_SIZE, PortalView
 
-PAGE_SIZE = 50
 OPEN, ALL = "open", "all"  # the queue's own state choices besides the reviews' states
-
-
-def _apply_errors(form: forms.Form, error: ValidationError) -> None:
-    """A service's refusal on the form: under the field it names, else above the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
-def _error_text(error: ValidationError) -> dict[str, list[str]]:
-    """A service's refusal as {field: messages} ("" for one that names no field)."""
-    if hasattr(error, "error_dict"):
-        return error.message_dict
-    return {"": error.messages}
 
 
 # --- The queue ------------------------------------------------------------------------------------
@@ -91,8 +75,26 @@ def _review(pk: int) -> AuditReview:
     return get_object_or_404(reviews_for_listing(), pk=pk)
 
 
+class PortalDecisionForm(PrintableForm, DecisionForm):
+    """The decision form shared with the admin, its text printable."""
+
+
+class EvidenceForm(PrintableForm, forms.Form):
+    """A link, or a file to upload, with a title; the service checks the link and the file."""
+
+    url = forms.CharField(required=False, max_length=1000)
+    title = forms.CharField(required=False, max_length=200)
+    file = forms.FileField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("file") and not cleaned.get("url"):
+            self.add_error("url", "give a link, or choose a file to upload")
+        return cleaned
+
+
 def _decision_form(data: Any = None) -> DecisionForm:
-    form = DecisionForm(data)
+    form = PortalDecisionForm(data)
     form.fields["expires_at"].widget.input_type = "datetime-local"
     form.fields["expires_at"].help_text = "an approval's expiry (empty: the kind's default validity)"
     return form
@@ -104,14 +106,18 @@ def render_review(
     *,
     status: int = 200,
     decision_form: DecisionForm | None = None,
+    evidence_form: EvidenceForm | None = None,
     evidence_errors: dict[str, list[str]] | None = None,
-    evidence_values: dict[str, str] | None = None,
+    evidence_shown: str = "",
     refusal: str = "",
 ) -> TemplateResponse:
     """The review's page: what it is, and each action its viewer may take (disabled with the reason
     where the four-eyes rule stands in the way)."""
     principal = principal_of(request)
     assert principal is not None  # the views calling this let only signed-in people this far
+    if evidence_form is not None:
+        found = evidence_form.errors.items()
+        evidence_errors = {"" if name == NON_FIELD_ERRORS else name: errors for name, errors in found}
     state = state_of(review)
     is_open = state in OPEN_STATES
     evidence = [
@@ -131,8 +137,9 @@ def render_review(
         "may_withdraw": is_open and services.may_withdraw(principal, review),
         "may_add_evidence": is_open and services.may_add_evidence(principal, review),
         "decision_form": decision_form or _decision_form(),
+        # the evidence posted again: its errors ("" for those of no field) and values, on its form ("link" or "file")
         "evidence_errors": evidence_errors or {},
-        "evidence_values": evidence_values or {},
+        "evidence_values": {**(evidence_form.data.dict() if evidence_form else {}), "form": evidence_shown},
         "refusal": refusal,
         "evidence_limit": settings.AUDIT_EVIDENCE_MAX_BYTES,
         "open_states": OPEN_STATES,
@@ -150,7 +157,7 @@ class ReviewActionView(PortalView):
 
     done = ""
 
-    def act(self, request: HttpRequest, review: AuditReview) -> object:
+    def act(self, request: HttpRequest, review: AuditReview) -> None:
         raise NotImplementedError
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -167,15 +174,15 @@ class TakeView(ReviewActionView):
     capabilities = {"post": Capability.AUDIT}
     done = "taken: it is in review"
 
-    def act(self, request: HttpRequest, review: AuditReview) -> object:
-        return services.take_review(principal=self.principal, review=review)
+    def act(self, request: HttpRequest, review: AuditReview) -> None:
+        services.take_review(principal=self.principal, review=review)
 
 
 class WithdrawView(ReviewActionView):
     done = "withdrawn"
 
-    def act(self, request: HttpRequest, review: AuditReview) -> object:
-        return services.withdraw_review(principal=self.principal, review=review)
+    def act(self, request: HttpRequest, review: AuditReview) -> None:
+        services.withdraw_review(principal=self.principal, review=review)
 
 
 class DecideView(PortalView):
@@ -189,7 +196,7 @@ class DecideView(PortalView):
         try:
             decided = services.decide_review(principal=self.principal, review=review, **form.cleaned_data)
         except ValidationError as refusal:
-            _apply_errors(form, refusal)
+            show_refusal(form, refusal)
             return render_review(request, review, status=400, decision_form=form)
         except Conflict as conflict:
             return render_review(request, _review(pk), status=409, decision_form=form, refusal=str(conflict))
@@ -208,24 +215,23 @@ class EvidenceView(PortalView):
 
     def _add(self, request: HttpRequest, pk: int, limit: EvidenceSizeLimit) -> HttpResponse:
         review = _review(pk)
-        title = request.POST.get("title", "")
-        url = request.POST.get("url", "").strip()
-        upload = request.FILES.get("file")
-        values = {"title": title, "url": url, "form": "file" if "file" in request.FILES or limit.exceeded else "link"}
+        shown = "file" if "file" in request.FILES or limit.exceeded else "link"
+        form = EvidenceForm(request.POST, request.FILES)
         if limit.exceeded:
             errors = {"file": [limit.message().removeprefix("file: ")]}
-            return render_review(request, review, status=413, evidence_errors=errors, evidence_values=values)
+            return render_review(request, review, status=413, evidence_errors=errors, evidence_shown=shown)
+        if not form.is_valid():
+            return render_review(request, review, status=400, evidence_form=form, evidence_shown=shown)
+        title, upload = form.cleaned_data["title"], form.cleaned_data["file"]
         try:
             if upload is not None:
                 services.add_evidence_file(principal=self.principal, review=review, upload=upload, title=title)
-            elif url:
-                services.add_evidence_link(principal=self.principal, review=review, url=url, title=title)
             else:
-                errors = {"url": ["give a link, or choose a file to upload"]}
-                return render_review(request, review, status=400, evidence_errors=errors, evidence_values=values)
+                url = form.cleaned_data["url"]
+                services.add_evidence_link(principal=self.principal, review=review, url=url, title=title)
         except ValidationError as refusal:
-            errors = _error_text(refusal)
-            return render_review(request, review, status=400, evidence_errors=errors, evidence_values=values)
+            show_refusal(form, refusal)
+            return render_review(request, review, status=400, evidence_form=form, evidence_shown=shown)
         except Conflict as conflict:
             return render_review(request, review, status=409, refusal=str(conflict))
         messages.success(request, f"Evidence added to review #{review.pk}.")
@@ -235,7 +241,7 @@ class EvidenceView(PortalView):
 # --- Asking for a review --------------------------------------------------------------------------
 
 
-class RequestForm(forms.Form):
+class RequestForm(PrintableForm, forms.Form):
     """What to review; the service checks the kind and that the revision is recorded."""
 
     kind = forms.CharField(widget=forms.Select(choices=ReviewKind.choices))
@@ -264,7 +270,7 @@ class RequestView(PortalView):
         try:
             review = services.request_review(principal=self.principal, model=model, **form.cleaned_data)
         except ValidationError as refusal:
-            _apply_errors(form, refusal)
+            show_refusal(form, refusal)
             return self._page(request, model, form, status=400)
         except Conflict as conflict:
             return self._page(request, model, form, status=409, refusal=str(conflict))

@@ -3,6 +3,7 @@ on the server by the same rules as the API (``core.access``) before the view run
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +11,8 @@ from django.views import View
 
 from core.access import Capability, Principal
 from portal.context import principal_of
+
+PAGE_SIZE = settings.REST_FRAMEWORK["PAGE_SIZE"]  # rows a list page shows: as many as the API's lists
 
 
 class PortalView(LoginRequiredMixin, View):

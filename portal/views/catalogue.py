@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -29,28 +29,13 @@ from inventory.models import (
     PublisherNamespace,
 )
 from inventory.services import licenses, publishers
-from portal.views.base import PortalView
+from portal.forms import PrintableForm, show_refusal
+from portal.views.base import PAGE_SIZE, PortalView
 
-PUBLISHERS_PER_PAGE = 50
 MODELS_SHOWN = 20
 
 
-def show_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's ``ValidationError`` on the form: on the field it names when the form has it,
-    else above the form (prefixed with the name)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, errors in error.error_dict.items():
-        if name in form.fields:
-            form.add_error(name, errors)
-        elif name == NON_FIELD_ERRORS:
-            form.add_error(None, errors)
-        else:
-            form.add_error(None, [f"{name}: {message}" for item in errors for message in item.messages])
-
-
-class PublisherForm(forms.Form):
+class PublisherForm(PrintableForm, forms.Form):
     """What a curator may change about a publisher; the service validates it (country: ISO code)."""
 
     display_name = forms.CharField(required=False, max_length=200)
@@ -83,7 +68,7 @@ def _initial_publisher(publisher: Publisher) -> dict[str, Any]:
     }
 
 
-class LicenseForm(forms.Form):
+class LicenseForm(PrintableForm, forms.Form):
     """A license's terms (its key is its identity and stays); the service validates them."""
 
     name = forms.CharField(max_length=200)
@@ -137,16 +122,13 @@ class CatalogueView(PortalView):
             )
             .order_by("name", "id"),
         )
-        page = Paginator(found.qs, PUBLISHERS_PER_PAGE).get_page(request.GET.get("page"))
+        page = Paginator(found.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         license_list = License.objects.prefetch_related("aliases").order_by("key", "id")
-        query = request.GET.copy()
-        query.pop("page", None)
         context = {
             "filter": found,
             "page": page,
             "publishers": list(page.object_list),
             "licenses": list(license_list),
-            "query": query.urlencode(),
             "unknown_country": UNKNOWN_COUNTRY,
         }
         return render(request, "portal/catalogue/catalogue.html", context, status=400 if found.errors else 200)
@@ -179,7 +161,7 @@ class PublisherView(PortalView):
             try:
                 publishers.update_publisher(actor=self.principal.actor, publisher=publisher, changes=changes)  # type: ignore[arg-type]
             except ValidationError as error:
-                show_errors(form, error)
+                show_refusal(form, error)
             else:
                 changed = ", ".join(sorted(changes)) if changes else "nothing changed"
                 messages.success(request, f"Publisher {publisher.name} saved ({changed}).")
@@ -210,7 +192,7 @@ class LicenseView(PortalView):
             try:
                 licenses.update_license(actor=self.principal.actor, license_=license_, changes=changes)  # type: ignore[arg-type]
             except ValidationError as error:
-                show_errors(form, error)
+                show_refusal(form, error)
             else:
                 changed = ", ".join(sorted(changes)) if changes else "nothing changed"
                 messages.success(request, f"License {license_.key} saved ({changed}).")

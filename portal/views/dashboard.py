@@ -1,5 +1,6 @@
 """The dashboard: the inventory at a glance, each chart linking to the list it counts."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Count
@@ -17,14 +18,16 @@ from portal.charts import bar_chart
 from portal.views.base import PortalView
 
 RECENT_CHANGES = 10
+NONE = "none"  # the label of the bar counting the rows without a value (no list filters for those)
 
 
-def _link(name: str, parameter: str) -> Any:
-    return lambda value: f"{reverse(name)}?{urlencode({parameter: value})}"
+def _link(name: str, parameter: str) -> Callable[[str], str | None]:
+    """The list filtered by the bar's value; no link for the bar of rows without one."""
+    return lambda value: None if value == NONE else f"{reverse(name)}?{urlencode({parameter: value})}"
 
 
 def _counts(rows: Any, key: str) -> dict[str, int]:
-    return {str(row[key] or "none"): row["count"] for row in rows}
+    return {str(row[key] or NONE): row["count"] for row in rows}
 
 
 class DashboardView(PortalView, TemplateView):

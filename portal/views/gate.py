@@ -16,9 +16,8 @@ from core.access import Capability
 from governance import gate
 from governance.exports import reasons_text
 from governance.models import GateDecision
-from portal.views.base import PortalView
+from portal.views.base import PAGE_SIZE, PortalView
 
-PAGE_SIZE = 50
 FIELDS = ("model", "environment", "system")
 
 

@@ -1,7 +1,6 @@
 """The inventory's pages: the model list (the API's filters, in the URL), its CSV, a model's page with
 its lineage picture, the refresh button, and the deployments by system and environment."""
 
-import csv
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +18,7 @@ from core.models import ChangeLogEntry
 from core.selectors import changes_visible_to
 from governance import selectors as audits
 from governance import violations
-from governance.exports import cell
+from governance.exports import cell, csv_lines
 from governance.models import AuditReview, GateDecision, Violation
 from inventory.filters import DeploymentFilter, ModelFilter
 from inventory.models import (
@@ -33,13 +32,12 @@ from inventory.models import (
     Publisher,
     Source,
 )
-from inventory.refresh.jobs import request_refresh
+from inventory.refresh.jobs import refresh_as
 from inventory.selectors import audit_status_of, effective_origin, lineage_of, model_purl, models_for_listing
 from inventory.sources import REFRESHABLE_SOURCES
 from portal.lineage import lineage_picture
-from portal.views.base import PortalView
+from portal.views.base import PAGE_SIZE, PortalView
 
-PAGE_SIZE = 50  # as the API's list (api.pagination)
 DEPLOYMENTS_PAGE_SIZE = 200
 RECENT_DECISIONS = 10
 RECENT_CHANGES = 25
@@ -115,37 +113,27 @@ def request_values(request: HttpRequest) -> dict[str, str]:
     return {name: request.GET.get(name, "") for name in ModelFilter.base_filters}
 
 
-class _Echo:
-    """A file whose ``write`` hands back what it is given: the csv writer's output, row by row."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(models: QuerySet[AIModel]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
+def _csv_rows(models: QuerySet[AIModel]) -> Iterator[list[object]]:
+    yield list(CSV_COLUMNS)
     now = timezone.now()
     for model in models.iterator(chunk_size=500):
         publisher = model.publisher
         declared = model.declared_license
-        yield writer.writerow(
-            [
-                model.pk,
-                model.source,
-                cell(model.upstream_id),
-                cell(model_purl(model)),
-                cell(publisher.name if publisher else ""),
-                cell(publisher.country if publisher else ""),
-                " ".join(effective_origin(model)),
-                cell(declared.key if declared else ""),
-                declared.category if declared else "",
-                declared.commercial_use if declared else "",
-                audit_status_of(model, now),
-                cell(model.task),
-                cell(model.team),
-            ]
-        )
+        yield [
+            model.pk,
+            model.source,
+            cell(model.upstream_id),
+            cell(model_purl(model)),
+            cell(publisher.name if publisher else ""),
+            cell(publisher.country if publisher else ""),
+            " ".join(effective_origin(model)),
+            cell(declared.key if declared else ""),
+            declared.category if declared else "",
+            declared.commercial_use if declared else "",
+            audit_status_of(model, now),
+            cell(model.task),
+            cell(model.team),
+        ]
 
 
 class ModelCsvView(PortalView):
@@ -157,7 +145,7 @@ class ModelCsvView(PortalView):
         if not filters.is_valid():
             lines = [f"{name}: {' '.join(errors)}" for name, errors in filters.errors.items()]
             return HttpResponse("\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8")
-        response = StreamingHttpResponse(_csv_lines(filters.qs), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(csv_lines(_csv_rows(filters.qs)), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="models.csv"'
         return response
 
@@ -217,9 +205,7 @@ class ModelRefreshView(PortalView):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         model = get_object_or_404(AIModel, pk=pk)
-        principal = self.principal
-        principal.require_team(model.team, f"model {model}")  # an editor with a team: only its models
-        job = request_refresh(actor=principal.actor, model=model, requested_by=principal.person)
+        job = refresh_as(self.principal, model)
         page = reverse("portal:model", args=[model.pk])
         if job is None:
             messages.warning(request, f"{model} is not refreshed from a hub, or not to be tried again yet.")

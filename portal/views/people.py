@@ -1,8 +1,9 @@
 """People's roles and API tokens, for admins.
 
-Roles and teams are set through ``core.access.set_user_access``; tokens are issued and revoked
-through ``core.tokens``. A token's secret is shown once, on the page that answers its creation,
-and is never stored (only its digest is).
+People are added through ``core.access.create_person`` and their roles and teams set through
+``core.access.set_user_access`` (refused for a superuser: always an admin), each role read with
+``core.access.role_of``; tokens are issued and revoked through ``core.tokens``. A token's secret is
+shown once, on the page that answers its creation, and is never stored (only its digest is).
 """
 
 from typing import Any
@@ -10,23 +11,21 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 
-from core.access import Capability, set_user_access
+from core.access import Capability, create_person, role_of, set_user_access
 from core.models import ApiToken, Role
 from core.tokens import issue_token, revoke_token
+from portal.forms import PrintableForm, show_refusal
 from portal.views.base import PortalView
-from portal.views.catalogue import show_errors
 
 ROLE_CHOICES = forms.Select(choices=Role.choices)
 
 
-class AccessForm(forms.Form):
+class AccessForm(PrintableForm, forms.Form):
     """A person's role and team (a team limits an editor to that team's models)."""
 
     # Plain text with a select to pick from: the access record's choices decide what is valid.
@@ -34,17 +33,26 @@ class AccessForm(forms.Form):
     team = forms.CharField(required=False, max_length=100)
 
 
-class NewPersonForm(UserCreationForm):
-    """A new person: Django's own username and password checks, then a role and a team."""
+class NewPersonForm(PrintableForm, forms.Form):
+    """A new person; ``core.access.create_person`` checks the username, the password (Django's
+    password validators) and the role. The form checks only that the password was typed twice alike."""
 
+    username = forms.CharField(max_length=150)
+    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+    password2 = forms.CharField(
+        label="Password again", strip=False, widget=forms.PasswordInput, help_text="the same password, to be sure"
+    )
     role = forms.CharField(widget=ROLE_CHOICES, initial=Role.VIEWER)
     team = forms.CharField(required=False, max_length=100)
 
-    class Meta(UserCreationForm.Meta):
-        model = get_user_model()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "password1" in cleaned and "password2" in cleaned and cleaned["password1"] != cleaned["password2"]:
+            self.add_error("password2", "the two passwords differ")
+        return cleaned
 
 
-class TokenForm(forms.Form):
+class TokenForm(PrintableForm, forms.Form):
     """A new API token; ``core.tokens.issue_token`` validates it (unique name, known role)."""
 
     name = forms.CharField(max_length=100)
@@ -60,7 +68,7 @@ def _people() -> list[Any]:
     rows = []
     for user in users:
         access = getattr(user, "access", None)
-        role = Role.ADMIN if user.is_superuser else (access.role if access else Role.VIEWER)
+        role = role_of(user, access)
         rows.append({"user": user, "role": role, "team": access.team if access else "", "superuser": user.is_superuser})
     return rows
 
@@ -87,7 +95,7 @@ def people_page(
             row["form"] = failed[1]
         else:
             row["form"] = AccessForm(initial={"role": row["role"], "team": row["team"]}, prefix=f"p{row['user'].pk}")
-    context = {"people": rows, "new_person": new_person or NewPersonForm(prefix="new"), "roles": Role.choices}
+    context = {"people": rows, "new_person": new_person or NewPersonForm(prefix="new")}
     return render(request, "portal/people/people.html", context, status=status)
 
 
@@ -111,7 +119,7 @@ class PersonView(PortalView):
                     team=form.cleaned_data["team"],
                 )
             except ValidationError as error:
-                show_errors(form, error)
+                show_refusal(form, error)
             else:
                 messages.success(request, f"{user.get_username()} is now {form.cleaned_data['role']}.")
                 return HttpResponseRedirect(reverse("portal:people"))
@@ -130,16 +138,15 @@ class NewPersonView(PortalView):
         form = NewPersonForm(request.POST, prefix="new")
         if form.is_valid():
             try:
-                with transaction.atomic():
-                    user = form.save()
-                    set_user_access(
-                        actor=self.principal.actor,
-                        user=user,
-                        role=form.cleaned_data["role"],
-                        team=form.cleaned_data["team"],
-                    )
+                user = create_person(
+                    actor=self.principal.actor,
+                    username=form.cleaned_data["username"],
+                    password=form.cleaned_data["password1"],
+                    role=form.cleaned_data["role"],
+                    team=form.cleaned_data["team"],
+                )
             except ValidationError as error:
-                show_errors(form, error)
+                show_refusal(form, error, renamed={"password": "password1"})
             else:
                 messages.success(request, f"{user.get_username()} added as {form.cleaned_data['role']}.")
                 return HttpResponseRedirect(reverse("portal:people"))
@@ -150,7 +157,7 @@ def tokens_page(
     request: HttpRequest, *, form: TokenForm | None = None, issued: Any = None, status: int = 200
 ) -> HttpResponse:
     tokens = ApiToken.objects.select_related("created_by").order_by("-created_at", "-id")
-    context = {"tokens": list(tokens), "form": form or TokenForm(), "issued": issued, "roles": Role.choices}
+    context = {"tokens": list(tokens), "form": form or TokenForm(), "issued": issued}
     response = render(request, "portal/people/tokens.html", context, status=status)
     if issued is not None:
         response["Cache-Control"] = "no-store"  # the secret must not stay in any cache
@@ -169,16 +176,10 @@ class TokensView(PortalView):
         form = TokenForm(request.POST)
         if form.is_valid():
             try:
-                issued = issue_token(
-                    actor=self.principal.actor,
-                    name=form.cleaned_data["name"],
-                    role=form.cleaned_data["role"],
-                    team=form.cleaned_data["team"],
-                    expires_in_days=form.cleaned_data["expires_in_days"],
-                    created_by=self.principal.person,
-                )
+                # the form's fields are issue_token's arguments: name, role, team, expires_in_days
+                issued = issue_token(actor=self.principal.actor, created_by=self.principal.person, **form.cleaned_data)
             except ValidationError as error:
-                show_errors(form, error)
+                show_refusal(form, error)
             else:
                 # Answered directly (no redirect): the secret exists only in this response.
                 return tokens_page(request, issued=issued, status=201)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from api.governance.policies import ViolationFilter
-from api.governance.policy_serializers import OverrideRequestSerializer
+from api.governance.policy_serializers import DRY_RUN_LIMIT, OverrideRequestSerializer
 from core.access import Capability
 from core.conflicts import Conflict
 from governance import gate, policies, violations
@@ -26,10 +26,9 @@ from governance.conditions import OPERATORS, SUBJECTS
 from governance.models import Override, Policy, PolicyAction, ReviewKind, Violation, ViolationState
 from governance.policy_forms import PolicyForm, WaiveForm
 from inventory.models import AIModel
-from portal.views.base import PortalView
+from portal.forms import PrintableForm, refusal_text, show_refusal
+from portal.views.base import PAGE_SIZE, PortalView
 
-PAGE_SIZE = 50  # as the API's list (api.pagination)
-DRY_RUN_SHOWN = 100  # flagged models listed by a dry run (all are counted), as the API's dry run
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
@@ -83,16 +82,10 @@ class PolicyEnableView(PortalView):
         try:
             saved = policies.update_policy(actor=self.principal.actor, policy=policy, changes={"enabled": enabled})
         except ValidationError as refusal:
-            return _policy_list(request, error=f"Policy {policy}: {_text(refusal)}", status=400)
+            return _policy_list(request, error=f"Policy {policy}: {refusal_text(refusal)}", status=400)
         state = "enabled" if saved.enabled else "disabled"
         messages.success(request, f"Policy {saved} is {state} (version {saved.version}).")
         return HttpResponseRedirect(_next_or(request, reverse("portal:policies")))
-
-
-def _text(refusal: ValidationError) -> str:
-    if hasattr(refusal, "error_dict"):
-        return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in refusal.message_dict.items())
-    return " ".join(refusal.messages)
 
 
 def condition_help() -> dict[str, Any]:
@@ -107,8 +100,12 @@ def condition_help() -> dict[str, Any]:
     }
 
 
-def _policy_form(request: HttpRequest, policy: Policy | None, *, data: Any = None, may_write: bool) -> PolicyForm:
-    form = PolicyForm(data, instance=policy or Policy())
+class PortalPolicyForm(PrintableForm, PolicyForm):
+    """The policy form shared with the admin, its text printable."""
+
+
+def _policy_form(policy: Policy | None, *, data: Any = None, may_write: bool) -> PolicyForm:
+    form = PortalPolicyForm(data, instance=policy or Policy())
     if not may_write:
         for field in form.fields.values():
             field.disabled = True
@@ -148,17 +145,17 @@ class PolicyFormView(PortalView):
         may_write = self.principal.can(Capability.ADMINISTER)
         if policy is None and not may_write:
             return HttpResponseRedirect(reverse("portal:policies"))
-        return _policy_page(request, policy, _policy_form(request, policy, may_write=may_write))
+        return _policy_page(request, policy, _policy_form(policy, may_write=may_write))
 
     def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         policy = self._policy(pk)
-        form = _policy_form(request, policy, data=request.POST, may_write=True)
+        form = _policy_form(policy, data=request.POST, may_write=True)
         if form.is_valid():
             before = policy.version if policy else 0
             try:
                 saved = form.write(actor=self.principal.actor)
             except ValidationError as refusal:
-                form.add_refusal(refusal)
+                show_refusal(form, refusal)
             else:
                 if saved.version == before:
                     messages.info(request, f"Nothing changed: {saved} stays at version {saved.version}.")
@@ -176,9 +173,9 @@ def dry_run_of(form: PolicyForm) -> dict[str, Any]:
     try:
         flagged = policies.dry_run(definition=form.definition())
     except ValidationError as refusal:
-        form.add_refusal(refusal)
+        show_refusal(form, refusal)
         return {"form": form, "valid": False, "rows": [], "count": 0}
-    return {"form": form, "valid": True, "rows": flagged[:DRY_RUN_SHOWN], "count": len(flagged), "shown": DRY_RUN_SHOWN}
+    return {"form": form, "valid": True, "rows": flagged[:DRY_RUN_LIMIT], "count": len(flagged), "shown": DRY_RUN_LIMIT}
 
 
 class PolicyDryRunView(PortalView):
@@ -192,7 +189,7 @@ class PolicyDryRunView(PortalView):
     def post(self, request: HttpRequest) -> HttpResponse:
         wanted = request.POST.get("policy", "")
         policy = get_object_or_404(Policy, pk=int(wanted)) if wanted.isascii() and wanted.isdigit() else None
-        form = _policy_form(request, policy, data=request.POST, may_write=True)
+        form = _policy_form(policy, data=request.POST, may_write=True)
         form.fields["name"].required = False  # nothing is saved: a definition may be tried before it is named
         result = dry_run_of(form)
         if request.htmx:
@@ -229,18 +226,15 @@ class ViolationListView(PortalView):
         wanted_model = context["current"]["model"]
         page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         now = timezone.now()
-        query = request.GET.copy()
-        query.pop("page", None)
         context |= {
             "page": page,
             "rows": [{"violation": v, "state": violations.state_of(v, now)} for v in page.object_list],
-            "query": query.urlencode(),
             "filtered_model": AIModel.objects.filter(pk=wanted_model).first() if wanted_model else None,
         }
         return render(request, "portal/policies/violation_list.html", context)
 
 
-class PortalWaiveForm(WaiveForm):
+class PortalWaiveForm(PrintableForm, WaiveForm):
     """The waiver form with a ``datetime-local`` input for its end."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -282,8 +276,7 @@ class ViolationWaiveView(PortalView):
         try:
             waived = violations.waive(principal=self.principal, violation=violation, **form.cleaned_data)
         except ValidationError as refusal:
-            for field, errors in refusal.message_dict.items():
-                form.add_error({"expires_at": "until"}.get(field, field) if field != "__all__" else None, errors)
+            show_refusal(form, refusal, renamed={"expires_at": "until"})
             return self._page(violation, form, status=400)
         except Conflict as refusal:
             return self._page(violation, form, error=str(refusal), status=409)
@@ -294,7 +287,7 @@ class ViolationWaiveView(PortalView):
 # --- Break-glass overrides ------------------------------------------------------------------------
 
 
-class GrantForm(forms.Form):
+class GrantForm(PrintableForm, forms.Form):
     """A break-glass override as the API takes it (``OverrideRequestSerializer`` checks and resolves it)."""
 
     model = forms.CharField(
@@ -357,8 +350,7 @@ class OverrideListView(PortalView):
             try:
                 override = gate.grant_override(principal=self.principal, **form.request())
             except ValidationError as refusal:
-                for field, errors in refusal.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                show_refusal(form, refusal)
             else:
                 messages.success(request, f"Granted: {override}.")
                 return HttpResponseRedirect(reverse("portal:overrides"))

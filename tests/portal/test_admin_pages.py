@@ -2,14 +2,16 @@
 services (a publisher's new country re-derives effective origins), others are refused and see no controls."""
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from core.access import set_user_access
+from core.access import create_person, principal_for_user, role_of, set_user_access
 from core.changelog import Actor
 from core.models import ApiToken, ChangeLogEntry, UserAccess
 from core.tokens import issue_token
@@ -111,7 +113,7 @@ def test_an_invalid_country_is_a_400_naming_the_field_and_nothing_is_stored(admi
     response = admin_client.post(reverse("portal:publisher", args=[lab.pk]), {"country": country, "website": ""})
     assert response.status_code == 400
     page = response.content.decode()
-    assert re.search(r'class="error" role="alert">Country: [^<]*(ISO|at most)', page), page
+    assert re.search(r'class="errorlist" role="alert"><li>Country: [^<]*(ISO|at most)', page), page
     assert Publisher.objects.get(pk=lab.pk).country == "US"
     assert origin_of(owned) == {"US"}
     assert ChangeLogEntry.objects.count() == logged
@@ -232,29 +234,25 @@ def test_a_non_admin_may_not_change_roles_and_sees_no_controls(client):
         assert reverse("portal:tokens") not in dashboard
 
 
+PASSWORD = "correct horse battery staple"
+
+
+def add_person(client, **changes: str):
+    """Post the new-person form: newcomer, a good password typed twice, a viewer, unless changed."""
+    posted = {"username": "newcomer", "password1": PASSWORD, "password2": PASSWORD, "role": "viewer", **changes}
+    return client.post(reverse("portal:person-new"), {f"new-{name}": value for name, value in posted.items()})
+
+
 def test_an_admin_adds_a_person_with_a_role(admin_client):
-    response = admin_client.post(
-        reverse("portal:person-new"),
-        {
-            "new-username": "newcomer",
-            "new-password1": "correct horse battery staple",
-            "new-password2": "correct horse battery staple",
-            "new-role": "deployer",
-            "new-team": "",
-        },
-    )
+    response = add_person(admin_client, role="deployer", team="")
     assert response.status_code == 302
     user = get_user_model().objects.get(username="newcomer")
-    assert user.check_password("correct horse battery staple")
+    assert user.check_password(PASSWORD)
     assert UserAccess.objects.get(user=user).role == "deployer"
 
 
 def test_a_new_person_with_a_bad_role_is_not_created(admin_client):
-    response = admin_client.post(
-        reverse("portal:person-new"),
-        {"new-username": "newcomer", "new-password1": "correct horse battery staple",
-         "new-password2": "correct horse battery staple", "new-role": "overlord"},
-    )  # fmt: skip
+    response = add_person(admin_client, role="overlord")
     assert response.status_code == 400
     assert "Role:" in response.content.decode()
     assert not get_user_model().objects.filter(username="newcomer").exists()
@@ -350,3 +348,112 @@ def test_the_admin_pages_have_nothing_the_csp_would_block(admin_client):
     ]
     for page in [*pages, issued]:
         assert csp_offences(page) == []
+
+
+# --- people: superusers, new people, roles ---------------------------------------------------------
+
+
+def test_a_role_for_a_superuser_is_refused_with_a_400_and_stores_nothing(admin_client):
+    root = get_user_model().objects.create_superuser(username="root", password="x" * 20)
+
+    response = admin_client.post(
+        reverse("portal:person", args=[root.pk]), {f"p{root.pk}-role": "viewer", f"p{root.pk}-team": "ml"}
+    )
+
+    assert response.status_code == 400
+    assert "a superuser is always an admin" in response.content.decode()
+    assert not UserAccess.objects.filter(user=root).exists()
+
+
+def test_a_new_person_and_their_access_are_in_the_change_log_without_the_password(admin_client):
+    response = add_person(admin_client, role="auditor", team="risk")
+
+    assert response.status_code == 302
+    user = get_user_model().objects.get(username="newcomer")
+    created = ChangeLogEntry.objects.get(object_type="auth.user", object_id=str(user.pk))
+    assert (created.action, created.actor_name, created.after["username"]) == ("create", "ada", "newcomer")
+    assert "password" not in created.after
+    access = UserAccess.objects.get(user=user)
+    assert (access.role, access.team) == ("auditor", "risk")
+    assert ChangeLogEntry.objects.filter(object_type="core.useraccess", object_id=str(access.pk)).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("password1", "password2", "field"),
+    [("123", "123", "password1"), ("password", "password", "password1"), ("a long one 12", "another", "password2")],
+)
+def test_a_weak_or_mistyped_password_is_a_400_naming_the_field_and_nobody_is_added(
+    admin_client, password1, password2, field
+):
+    response = add_person(admin_client, password1=password1, password2=password2)
+
+    assert response.status_code == 400
+    assert field in response.context["new_person"].errors
+    assert not get_user_model().objects.filter(username="newcomer").exists()
+    assert not ChangeLogEntry.objects.filter(object_type="auth.user").exists()
+
+
+def test_create_person_validates_the_password_and_names_it():
+    with pytest.raises(ValidationError) as refused:
+        create_person(actor=SYSTEM, username="newcomer", password="123", role="viewer")
+    assert "password" in refused.value.message_dict
+    assert not get_user_model().objects.filter(username="newcomer").exists()
+
+
+def test_a_taken_username_is_a_400_naming_it(admin_client):
+    person("eve", "viewer")
+    response = add_person(admin_client, username="eve")
+    assert response.status_code == 400
+    assert "username" in response.context["new_person"].errors
+
+
+def test_role_of_a_person_is_the_principals_role():
+    root = get_user_model().objects.create_superuser(username="root", password="x" * 20)
+    eve, nobody = person("eve", "editor", team="ml"), person("nobody")
+    assert [role_of(user, getattr(user, "access", None)) for user in (root, eve, nobody)] == [
+        "admin", "editor", "viewer",
+    ]  # fmt: skip
+    assert [principal_for_user(user).role for user in (root, eve, nobody)] == ["admin", "editor", "viewer"]
+
+
+# --- accessibility and the menu -----------------------------------------------------------------
+
+
+class _Ids(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.described_by: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.add(found["id"])
+        self.described_by.extend((found.get("aria-describedby") or "").split())
+
+
+def test_every_aria_describedby_names_an_element_of_the_page(admin_client):
+    lab = publisher("lab", "US")
+    terms = License.objects.get(key="MIT")
+    pages = [
+        reverse("portal:publisher", args=[lab.pk]),
+        reverse("portal:license", args=[terms.pk]),
+        reverse("portal:people"),
+        reverse("portal:tokens"),
+    ]
+    for url in pages:
+        parsed = _Ids()
+        parsed.feed(admin_client.get(url).content.decode())
+        assert parsed.described_by, f"{url} describes no input"
+        assert set(parsed.described_by) <= parsed.ids, f"{url}: {set(parsed.described_by) - parsed.ids}"
+
+
+def test_the_django_admin_link_is_for_staff_only(client):
+    portal_admin = person("ada", "admin")  # an admin by role: Django's admin would not let them in
+    client.force_login(portal_admin)
+    assert reverse("admin:index") not in client.get(reverse("portal:dashboard")).content.decode()
+    assert reverse("portal:people") in client.get(reverse("portal:dashboard")).content.decode()
+
+    staff = get_user_model().objects.create_superuser(username="root", password="x" * 20)
+    client.force_login(staff)
+    assert reverse("admin:index") in client.get(reverse("portal:dashboard")).content.decode()

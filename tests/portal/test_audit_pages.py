@@ -407,3 +407,39 @@ def test_the_queue_and_a_review_page_make_as_many_queries_for_few_and_many(clien
         services.add_evidence_link(principal=principal_for_user(asker), review=many[0], url="https://example.org/b")
     assert queries(client, reverse("portal:audits")) == small_queue
     assert queries(client, reverse("portal:audit", args=[many[0].pk])) == small_review
+
+
+# --- Control characters ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("posted", "field"),
+    [
+        ({"url": "https://example.org/report", "title": "scan\x00"}, "title"),
+        ({"url": "https://example.org/\x00report", "title": "scan"}, "url"),
+        ({"url": "https://example.org/report", "title": "scan\u202eevil"}, "title"),
+    ],
+)
+def test_a_control_character_in_an_evidence_link_is_a_400_naming_the_field(client, asker, target, posted, field):
+    review = request_of(asker, target)
+    client.force_login(asker)
+
+    response = client.post(reverse("portal:audit-evidence", args=[review.pk]), posted)
+
+    assert response.status_code == 400
+    assert f"{field}: " in response.content.decode()
+    assert not Evidence.objects.exists()
+
+
+def test_a_control_character_in_a_review_note_is_a_400_naming_the_field_but_a_line_break_is_text(client, asker, target):
+    client.force_login(asker)
+    url = reverse("portal:audit-request", args=[target.pk])
+
+    refused = client.post(url, {"kind": "security", "note": "look at\x07 this"})
+
+    assert refused.status_code == 400
+    assert "note" in refused.context["form"].errors
+    assert "Note: control and format characters are not allowed" in refused.content.decode()
+    assert not AuditReview.objects.exists()
+    assert client.post(url, {"kind": "security", "note": "first line\r\nsecond line"}).status_code == 302
+    assert AuditReview.objects.get().note == "first line\r\nsecond line"

@@ -46,6 +46,19 @@ def test_the_charts_count_the_inventory_and_link_to_the_filtered_list(client_as)
     assert html.count("<figcaption>") == 5  # origin, license category, audit status, violations, deployments
 
 
+def test_the_bar_of_models_without_a_license_has_no_link_and_every_link_answers(client_as):
+    inventory(2)  # the base has no declared license
+    viewer = client_as("viewer")
+
+    html = viewer.get("/").content.decode()
+
+    unlinked = re.findall(r'<g class="bar">\s*<title>([^<]+): (\d+)</title>', html)
+    assert ("none", "1") in unlinked, "models without a declared license: drawn, not linked"
+    assert "license_category=none" not in html
+    for label, (href, _) in bars(html).items():
+        assert viewer.get(href).status_code == 200, f"the bar {label} links to {href}"
+
+
 def test_recent_upstream_changes_name_the_model_and_what_changed(client_as):
     changed = model("zz-lab/changed", publisher("zz-lab", "FR"))
     events.record(

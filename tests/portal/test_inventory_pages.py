@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -18,7 +19,7 @@ from core.models import Job
 from governance.models import GateDecision, Policy, Violation
 from governance.services import request_review
 from inventory.models import AIModel
-from inventory.refresh.jobs import REFRESH_MODEL
+from inventory.refresh.jobs import REFRESH_MODEL, refresh_as
 from inventory.services.deployments import record_deployment, retire_deployment
 from inventory.services.revisions import add_revision
 from inventory.sources.base import FileRecord
@@ -277,6 +278,27 @@ def test_an_editor_with_a_team_refreshes_only_that_teams_models(client_as, make_
     member.force_login(make_person("editor-of-ml", "editor", team="ml"))
     assert member.post(reverse("portal:model-refresh", args=[target.pk])).status_code == 302
     assert Job.objects.filter(kind=REFRESH_MODEL).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "team", "allowed"),
+    [("viewer", "", False), ("deployer", "", False), ("auditor", "", False), ("editor", "search", False),
+     ("editor", "ml", True), ("editor", "", True), ("admin", "search", True)],
+)  # fmt: skip
+def test_refresh_as_needs_edit_and_the_models_team(make_person, role, team, allowed) -> None:
+    """The rule lives below the interfaces (``inventory.refresh.jobs.refresh_as``), not in a view."""
+    target = model_inventory(1)
+    AIModel.objects.filter(pk=target.pk).update(team="ml")
+    target.refresh_from_db()
+    principal = principal_for_user(make_person(f"{role}-{team or 'none'}", role, team=team))
+
+    if allowed:
+        assert refresh_as(principal, target) is not None
+        assert Job.objects.filter(kind=REFRESH_MODEL).count() == 1
+    else:
+        with pytest.raises(PermissionDenied):
+            refresh_as(principal, target)
+        assert not Job.objects.filter(kind=REFRESH_MODEL).exists()
 
 
 def test_an_unknown_model_is_a_404(client_as) -> None:

@@ -236,6 +236,31 @@ def test_an_invalid_policy_is_shown_naming_the_field_as_a_400_and_nothing_is_sto
     assert Policy.objects.get(pk=policy.pk).version == 1
 
 
+@pytest.mark.parametrize("name", ["cn\x00published", "cn\u202epublished", "cn\x1bpublished"])
+def test_a_control_character_in_a_policy_name_is_a_400_naming_the_field(client_as, name):
+    admin = client_as("admin")
+    before = Policy.objects.count()
+
+    response = admin.post(reverse("portal:policy-new"), form_data(**{**CN_PUBLISHED, "name": name}))
+
+    assert response.status_code == 400
+    assert "name" in response.context["form"].errors
+    assert "Name: " in text(response)
+    assert Policy.objects.count() == before
+
+
+def test_a_control_character_in_a_policy_condition_is_a_400_naming_the_field(client_as):
+    admin = client_as("admin")
+    before = Policy.objects.count()
+    conditions = [{"subject": "publisher_country", "operator": "is", "value": "C\u0000N"}]
+
+    response = admin.post(reverse("portal:policy-new"), form_data(**{**CN_PUBLISHED, "conditions": conditions}))
+
+    assert response.status_code == 400
+    assert "conditions" in response.context["form"].errors
+    assert Policy.objects.count() == before
+
+
 def test_a_taken_name_and_json_that_is_no_json_are_errors_on_the_form(client_as):
     admin = client_as("admin")
     taken = admin.post(reverse("portal:policy-new"), form_data(**{**CN_PUBLISHED, "name": "unaudited-model-warns"}))
@@ -388,6 +413,20 @@ def test_an_auditor_waives_through_the_service_and_sees_the_waiver(client_as, vi
     again = auditor.post(url, {"reason": "again", "until": local(until)})
     assert again.status_code == 409
     assert "only an open one can be waived" in text(again)
+
+
+def test_a_control_character_in_a_waiver_reason_is_a_400_naming_the_field(client_as, violation):
+    auditor = client_as("auditor")
+    url = reverse("portal:violation-waive", args=[violation.pk])
+    until = local(timezone.now() + timedelta(days=1))
+
+    response = auditor.post(url, {"reason": "accepted\x1b[31m risk", "until": until})
+
+    assert response.status_code == 400
+    assert "reason" in response.context["form"].errors
+    assert "Reason: control and format characters are not allowed" in text(response)
+    assert Violation.objects.get(pk=violation.pk).state == ViolationState.OPEN
+    assert auditor.post(url, {"reason": "accepted risk,\r\nsee the ticket", "until": until}).status_code == 302
 
 
 def test_a_viewer_may_not_waive(client_as, violation):
