@@ -11,6 +11,10 @@ For documents too large to hold whole, ``validate_outer`` checks the document wi
 ``components`` array and ``validate_component`` checks one component against the schema's
 ``#/definitions/component``; together they check what ``validate`` checks of a whole document
 whose top-level parts are metadata, components and dependencies.
+
+Documents are written as 1.6 or 1.7 (``SPEC_VERSIONS``); ingest also reads 1.4 and 1.5
+(``READ_SPEC_VERSIONS``): ``validate_read`` checks a whole document against its version's bundled
+schema, with a validator per version built once per process (``read_validator``).
 """
 
 import functools
@@ -25,6 +29,9 @@ from cyclonedx.schema import _res as cyclonedx_resources
 
 SPEC_VERSIONS = ("1.6", "1.7")
 DEFAULT_SPEC_VERSION = "1.6"
+# The versions read (BOM ingest): the written ones and the two before them, whose schemas
+# cyclonedx-python-lib ships too (they reference the same spdx and jsf files).
+READ_SPEC_VERSIONS = ("1.4", "1.5", *SPEC_VERSIONS)
 SCHEMA_BASE_URL = "http://cyclonedx.org/schema/"
 # The schemas a BOM schema references, by their file stem.
 REFERENCED_SCHEMAS = ("spdx", "jsf-0.82", "cryptography-defs")
@@ -84,15 +91,16 @@ class SchemaSet:
 BUNDLED = SchemaSet(directory=Path(cyclonedx_resources.__file__).parent, suffix=".SNAPSHOT")
 
 
-def _bom_stem(version: str) -> str:
-    if version not in SPEC_VERSIONS:
-        raise ValueError(f"unsupported CycloneDX version {version!r}; expected one of {', '.join(SPEC_VERSIONS)}")
+def _bom_stem(version: str, versions: tuple[str, ...] = SPEC_VERSIONS) -> str:
+    if version not in versions:
+        raise ValueError(f"unsupported CycloneDX version {version!r}; expected one of {', '.join(versions)}")
     return f"bom-{version}"
 
 
-def local_resources(schemas: SchemaSet) -> dict[str, dict[str, Any]]:
-    """Every schema a BOM schema may reference, by the URL its ``$ref`` resolves to."""
-    stems = [*REFERENCED_SCHEMAS, *(_bom_stem(version) for version in SPEC_VERSIONS)]
+def local_resources(schemas: SchemaSet, versions: tuple[str, ...] = SPEC_VERSIONS) -> dict[str, dict[str, Any]]:
+    """Every schema a BOM schema may reference, by the URL its ``$ref`` resolves to (the BOM schemas
+    of ``versions``, and those they reference)."""
+    stems = [*REFERENCED_SCHEMAS, *(_bom_stem(version, versions) for version in versions)]
     return {schemas.url(stem): schemas.load(stem) for stem in stems}
 
 
@@ -110,10 +118,15 @@ class Validators:
     component: jsonschema_rs.Validator
 
 
-def build_validators(version: str, schemas: SchemaSet = BUNDLED, retriever: Any = refuse_retrieval) -> Validators:
-    """Compile the validators of ``version`` over ``schemas`` (draft 7, formats checked)."""
-    stem = _bom_stem(version)
-    resources = local_resources(schemas)
+def build_validators(
+    version: str,
+    schemas: SchemaSet = BUNDLED,
+    retriever: Any = refuse_retrieval,
+    versions: tuple[str, ...] = SPEC_VERSIONS,
+) -> Validators:
+    """Compile the validators of ``version`` (one of ``versions``) over ``schemas`` (draft 7, formats checked)."""
+    stem = _bom_stem(version, versions)
+    resources = local_resources(schemas, versions)
     registry = jsonschema_rs.Registry(list(resources.items()), draft=jsonschema_rs.Draft7, retriever=retriever)
     options: dict[str, Any] = {"validate_formats": True, "registry": registry, "retriever": retriever}
     document = jsonschema_rs.Draft7Validator(resources[schemas.url(stem)], **options)
@@ -128,6 +141,15 @@ def build_validators(version: str, schemas: SchemaSet = BUNDLED, retriever: Any 
 def validators(version: str, schemas: SchemaSet = BUNDLED) -> Validators:
     """The process's validators of ``version``: compiled on first use, then kept."""
     return build_validators(version, schemas)
+
+
+@functools.cache
+def read_validator(version: str) -> jsonschema_rs.Validator:
+    """The process's whole-document validator of a version read on ingest (``READ_SPEC_VERSIONS``,
+    bundled schemas): the written versions' own validator, or one compiled on first use and kept."""
+    if version in SPEC_VERSIONS:
+        return validators(version).document
+    return build_validators(version, BUNDLED, versions=(version,)).document
 
 
 def _pointer(parts: Iterable[str | int]) -> str:
@@ -148,6 +170,12 @@ def _check(validator: jsonschema_rs.Validator, instance: Any, version: str, pref
 def validate(document: Any, version: str, schemas: SchemaSet = BUNDLED) -> None:
     """Check a whole document against the CycloneDX ``version`` schema; BomInvalid when it fails."""
     _check(validators(version, schemas).document, document, version)
+
+
+def validate_read(document: Any, version: str) -> None:
+    """Check a whole document against the bundled schema of a version read on ingest (1.4-1.7);
+    BomInvalid when it fails, ValueError for another version."""
+    _check(read_validator(version), document, version)
 
 
 def validate_outer(document: dict[str, Any], version: str, schemas: SchemaSet = BUNDLED) -> None:
