@@ -24,6 +24,8 @@ class Source(models.TextChoices):
     HUGGINGFACE = "huggingface", "Hugging Face"
     MODELSCOPE = "modelscope", "ModelScope"
     INTERNAL = "internal", "Internal"
+    # Named by an ingested CycloneDX BOM without a purl (docs/boms.md, "Ingest: mapping rules").
+    BOM = "bom", "BOM"
 
 
 class LicenseCategory(models.TextChoices):
@@ -199,7 +201,13 @@ class AIModel(models.Model):
 
     # Not worth a change-log copy: the raw hub answer (its meaningful changes are logged as
     # upstream-change events), the refresh lock and the time of the next retry.
-    CHANGELOG_EXCLUDE = ("upstream_snapshot", "refresh_lock_owner", "refresh_lock_until", "refresh_retry_at")
+    CHANGELOG_EXCLUDE = (
+        "upstream_snapshot",
+        "model_card",
+        "refresh_lock_owner",
+        "refresh_lock_until",
+        "refresh_retry_at",
+    )
 
     source = models.CharField(max_length=32, choices=Source.choices)
     upstream_id = models.CharField(max_length=200, validators=[validate_upstream_id])
@@ -216,6 +224,9 @@ class AIModel(models.Model):
     datasets = models.JSONField(default=list, blank=True, validators=[validate_datasets])
     evaluation_results = models.JSONField(default=list, blank=True, validators=[validate_evaluation_results])
     architecture_family = models.CharField(max_length=100, blank=True)
+    # The CycloneDX modelCard of an ingested BOM, kept as the BOM gave it (raw data, like the
+    # upstream snapshot); None for a model no BOM described.
+    model_card = models.JSONField(null=True, blank=True)
     parameter_count = models.BigIntegerField(null=True, blank=True)
     gated = models.BooleanField(default=False)
     description = models.TextField(blank=True)

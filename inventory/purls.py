@@ -14,6 +14,10 @@ from packageurl import PackageURL
 from inventory.models import Source
 from inventory.validators import has_control_characters, validate_upstream_id
 
+# The repository_url of models named by an ingested BOM without a purl (a reserved, never-resolving
+# name: such a model lives nowhere but in the BOM that named it).
+BOM_REPOSITORY_URL = "https://bom.invalid"
+
 
 @dataclass(frozen=True)
 class ModelReference:
@@ -29,6 +33,7 @@ def repository_urls() -> dict[str, str]:
     return {
         Source.MODELSCOPE: f"https://{settings.MODELSCOPE_DOMAIN}",
         Source.INTERNAL: settings.INTERNAL_MODEL_REPOSITORY_URL,
+        Source.BOM: BOM_REPOSITORY_URL,
     }
 
 

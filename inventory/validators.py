@@ -84,20 +84,22 @@ def validate_obligations(value: object) -> None:
 
 
 def validate_datasets(value: object) -> None:
-    """A model's training data as its card names it: a list of ``{"source": "huggingface", "id": "<dataset id>"}``."""
+    """A model's training data as its card names it: a list of ``{"source": "huggingface", "id": "<dataset id>"}``
+    (``"source": "bom"`` for a dataset an ingested BOM names by its name only)."""
     if not isinstance(value, list):
         raise ValidationError("datasets must be a list")
     for entry in value:
         if (
             not isinstance(entry, dict)
             or set(entry) != {"source", "id"}
-            or entry["source"] != "huggingface"
+            or entry["source"] not in ("huggingface", "bom")
             or not isinstance(entry["id"], str)
             or not entry["id"].strip()
             or has_control_characters(entry["id"])
         ):
             raise ValidationError(
-                f"datasets: each entry must be {{'source': 'huggingface', 'id': '<dataset id>'}}, not {entry!r}"
+                "datasets: each entry must be {'source': 'huggingface' or 'bom', 'id': '<dataset id>'}, "
+                f"not {entry!r}"
             )
 
 

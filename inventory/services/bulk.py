@@ -49,6 +49,7 @@ class ModelEntry:
     datasets: Sequence[dict[str, str]] = ()
     evaluation_results: Sequence[dict[str, Any]] = ()
     architecture_family: str = ""
+    model_card: dict[str, Any] | None = None  # a CycloneDX modelCard, kept as a BOM gave it
     revisions: Sequence[str] = ()
     artifacts: Sequence[FileRecord] = ()  # files of the first revision
     bases: Sequence[EdgeRef] = ()
@@ -150,6 +151,7 @@ def _models(
             datasets=[dict(dataset) for dataset in entry.datasets],
             evaluation_results=[dict(result) for result in entry.evaluation_results],
             architecture_family=entry.architecture_family,
+            model_card=entry.model_card,
             refresh_error=not_refreshed_because(entry.source),
         )
         with _named(position):

@@ -26,6 +26,7 @@ _REFRESHED: dict[str, UpstreamSource] = {Source.HUGGINGFACE: HuggingFaceSource()
 _NOT_REFRESHED: dict[str, NotRefreshed] = {
     Source.MODELSCOPE: NotRefreshed(Source.MODELSCOPE, "refresh from ModelScope is not supported yet"),
     Source.INTERNAL: NotRefreshed(Source.INTERNAL, "internal models are not refreshed from a hub"),
+    Source.BOM: NotRefreshed(Source.BOM, "models named by an ingested BOM without a purl are not refreshed"),
 }
 # The sources the registry refreshes from: a live view, so a source registered later counts.
 REFRESHABLE_SOURCES = _REFRESHED.keys()
