@@ -206,6 +206,8 @@ LINEAGE_LOCK_MAX_MODELS = env_int("LINEAGE_LOCK_MAX_MODELS", 256, minimum=1)
 # --- CycloneDX BOMs (docs/boms.md) ----------------------------------------------------------------
 # A scope of up to this many models is answered inline; a larger one becomes a job writing a file.
 BOM_INLINE_MAX_MODELS = env_int("BOM_INLINE_MAX_MODELS", 5000, minimum=1)
+# The largest CycloneDX document POST /api/v1/boms/ takes (read up to this many bytes, 413 past it).
+BOM_UPLOAD_MAX_BYTES = env_int("BOM_UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 
 # --- Upstream hubs --------------------------------------------------------------------------------
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
