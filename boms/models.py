@@ -58,3 +58,6 @@ class BomUpload(models.Model):
 
     def __str__(self) -> str:
         return f"BOM upload #{self.pk} ({self.format} {self.spec_version}, {self.size} bytes)"
+
+
+from boms.export_models import ExportFile, ExportSchedule  # noqa: E402, F401  (compliance exports, their own module)

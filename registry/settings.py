@@ -5,6 +5,7 @@ transport, both under ``DATA_DIR``. ``REGISTRY_ENV=production`` turns the defaul
 every missing production value a start-up error.
 """
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -209,6 +210,27 @@ BOM_INLINE_MAX_MODELS = env_int("BOM_INLINE_MAX_MODELS", 5000, minimum=1)
 # The largest CycloneDX document POST /api/v1/boms/ takes (read up to this many bytes, 413 past it).
 BOM_UPLOAD_MAX_BYTES = env_int("BOM_UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 
+# --- Compliance exports (docs/boms.md#exports) ----------------------------------------------------
+# The Ed25519 key export files are signed with (PEM or a base64 seed); in development, generated once
+# into the data folder; in production there is no fallback (an export then fails, naming the variable).
+EXPORT_SIGNING_KEY = env_secret("EXPORT_SIGNING_KEY")
+EXPORT_SIGNING_KEY_DEVELOPMENT_FILE = None if PRODUCTION else DATA_DIR / "export_signing_key.pem"
+# How often beat looks for export schedules that are due.
+EXPORT_BEAT_SECONDS = env_float("EXPORT_BEAT_SECONDS", 60.0, minimum=1.0)
+# Where export files go: the default storage (MEDIA_ROOT) unless EXPORT_STORAGE_BACKEND names another
+# Django storage class, built with the keyword arguments of EXPORT_STORAGE_OPTIONS (a JSON object).
+_export_storage_backend = env_str("EXPORT_STORAGE_BACKEND")
+if _export_storage_backend:
+    try:
+        _export_storage_options = json.loads(env_str("EXPORT_STORAGE_OPTIONS", "{}") or "{}")
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"EXPORT_STORAGE_OPTIONS must be a JSON object: {exc}") from None
+    if not isinstance(_export_storage_options, dict):
+        raise ImproperlyConfigured("EXPORT_STORAGE_OPTIONS must be a JSON object")
+    STORAGES["exports"] = {"BACKEND": _export_storage_backend, "OPTIONS": _export_storage_options}
+else:
+    STORAGES["exports"] = dict(STORAGES["default"])
+
 # --- Upstream hubs --------------------------------------------------------------------------------
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
 HF_TOKEN = env_secret("HF_TOKEN")
@@ -378,6 +400,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-finished-outbox-messages": {
         "task": "core.purge_outbox",
         "schedule": env_float("OUTBOX_PURGE_EVERY_SECONDS", 3600.0, minimum=1.0),
+    },
+    "run-due-exports": {
+        "task": "boms.run_due_exports",
+        "schedule": EXPORT_BEAT_SECONDS,
     },
 }
 
