@@ -3,6 +3,8 @@
 from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
+from api.boms.ingest import BomIngestViewSet
+from api.boms.exports import ExportFileViewSet, ExportScheduleViewSet
 from api.boms.views import BomViewSet
 from api.change_log import ChangeLogViewSet
 from api.governance.policies import GateDecisionViewSet, GateViewSet, OverrideViewSet, PolicyViewSet, ViolationViewSet
@@ -32,11 +34,13 @@ router.register("gate", GateViewSet, basename="gate")
 router.register("gate-decisions", GateDecisionViewSet, basename="gate-decision")
 router.register("changes", ChangeLogViewSet, basename="change")
 router.register("jobs", JobViewSet, basename="job")
+router.register("exports", ExportScheduleViewSet, basename="export")
+router.register("export-files", ExportFileViewSet, basename="export-file")
 
 urlpatterns = [
     *router.urls,
     path("models/<str:pk>/bom/", BomViewSet.as_view({"get": "model"}), name="model-bom"),
-    path("boms/", BomViewSet.as_view({"get": "scope"}), name="bom-list"),
+    path("boms/", BomIngestViewSet.as_view({"get": "scope", "post": "ingest"}), name="bom-list"),
     path("boms/files/<str:pk>/", BomViewSet.as_view({"get": "file"}), name="bom-file"),
     re_path(r"^.*$", unknown_route),
 ]
