@@ -35,10 +35,13 @@ def token(role: str = "deployer") -> str:
     return issue_token(actor=Actor.system("test"), name=f"bom-ingest-{role}-{next(_issued)}", role=role).secret
 
 
-def post(client: Any, body: bytes, content_type: str, role: str = "deployer", query: str = "", **extra: Any) -> Any:
+def post(
+    client: Any, body: bytes, content_type: str, role: str = "deployer", query: str = "", secret: str | None = None
+) -> Any:
+    """POST a document as a new token of ``role`` (or as ``secret``)."""
     return client.generic(
         "POST", INGEST_URL + query, body, content_type=content_type,
-        headers={"Authorization": f"Bearer {token(role)}"}, **extra,
+        headers={"Authorization": f"Bearer {secret or token(role)}"},
     )  # fmt: skip
 
 
