@@ -37,6 +37,7 @@ from lxml import etree
 
 from boms import xml as bomxml
 from boms.validation import READ_SPEC_VERSIONS, BomInvalid, validate_read
+from core.validators import has_control_characters
 
 JSON = "json"
 XML = "xml"
@@ -130,11 +131,22 @@ def parse_document(content: bytes, media_type: str, *, validate: bool = True) ->
     return ParsedBom(**parsed, format=fmt, media_type=bare, sha256=digest, size=len(content))
 
 
+def _system_refusal(name: str) -> str:
+    """Why ``metadata.component.name`` cannot name a system (a deployment's), or ""."""
+    if len(name) > SYSTEM_MAX_LENGTH:
+        return f"at most {SYSTEM_MAX_LENGTH} characters (a system's name)"
+    if has_control_characters(name):
+        return "a system's name has no control or format characters"
+    return ""
+
+
 # --- JSON ------------------------------------------------------------------------------------------
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_HIGH = "89abAB"
 
 
 def json_depth(text: str) -> int:
@@ -142,6 +154,35 @@ def json_depth(text: str) -> int:
     without parsing (so without recursion): a few milliseconds a megabyte."""
     brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    line = text.count("\n", 0, position) + 1
+    return line, position - (text.rfind("\n", 0, position) + 1) + 1
+
+
+def _lone_surrogate(text: str, document: Any) -> int | None:
+    """Where the text escapes half a UTF-16 surrogate pair (``"\\ud800"``: valid JSON, no character
+    of Unicode, nothing UTF-8 can hold), or None. Looked for only when an escape of one is there."""
+    if "\\u" not in text or _SURROGATE_ESCAPE.search(text) is None:
+        return None
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+        return None  # every one was half of a pair (or a literal backslash before "u")
+    except UnicodeEncodeError:
+        pass
+    matches = list(_SURROGATE_ESCAPE.finditer(text))
+    ends = {match.end(): match for match in matches}
+    for match in matches:
+        high = match.group()[3] in _HIGH
+        paired = (
+            (match.end() in {m.start() for m in matches} and text[match.end() + 3] not in _HIGH)
+            if high
+            else (match.start() in ends and ends[match.start()].group()[3] in _HIGH)
+        )
+        if not paired:
+            return match.start()
+    return matches[0].start()
 
 
 def _refuse_constant(name: str) -> Any:
@@ -188,6 +229,13 @@ def _parse_json(content: bytes, validate: bool) -> dict[str, Any]:
         raise BomRejected("the document nests too deeply", [BomProblem(message="too deeply nested")]) from None
     except ValueError as error:  # NaN / Infinity, an integer of more digits than Python converts
         raise BomRejected("the document is not valid JSON", [BomProblem(message=str(error))]) from None
+    surrogate = _lone_surrogate(text, document)
+    if surrogate is not None:
+        line, column = _line_column(text, surrogate)
+        raise BomRejected(
+            "the document is not valid Unicode",
+            [BomProblem(message="an escape of half a surrogate pair is no character", line=line, column=column)],
+        )
     if not isinstance(document, dict):
         raise BomRejected("not a CycloneDX document", [_json_problem("the document is not a JSON object", "")])
     if document.get("bomFormat") != "CycloneDX":
@@ -210,11 +258,9 @@ def _parse_json(content: bytes, validate: bool) -> dict[str, Any]:
     component = metadata.get("component") if isinstance(metadata, dict) else None
     system = component.get("name") if isinstance(component, dict) else None
     system = system if isinstance(system, str) else ""
-    if len(system) > SYSTEM_MAX_LENGTH:
-        raise BomRejected(
-            "the document's system name is too long",
-            [_json_problem(f"at most {SYSTEM_MAX_LENGTH} characters (a system's name)", "/metadata/component/name")],
-        )
+    refusal = _system_refusal(system)
+    if refusal:
+        raise BomRejected("the document's system name is refused", [_json_problem(refusal, "/metadata/component/name")])
     serial = document.get("serialNumber")
     bom_version = document.get("version")
     return {
@@ -344,13 +390,14 @@ def _parse_xml(content: bytes, validate: bool) -> dict[str, Any]:
     ns = {"c": namespace}
     names = root.xpath("c:metadata/c:component/c:name/text()", namespaces=ns)
     system = str(names[0]).strip() if names else ""
-    if len(system) > SYSTEM_MAX_LENGTH:
+    refusal = _system_refusal(system)
+    if refusal:
         name_element = root.xpath("c:metadata/c:component/c:name", namespaces=ns)[0]
         raise BomRejected(
-            "the document's system name is too long",
+            "the document's system name is refused",
             [
                 BomProblem(
-                    message=f"at most {SYSTEM_MAX_LENGTH} characters (a system's name)",
+                    message=refusal,
                     path=element_path(name_element),
                     line=name_element.sourceline,
                 )

@@ -38,10 +38,11 @@ def token(role: str = "deployer") -> str:
 def post(
     client: Any, body: bytes, content_type: str, role: str = "deployer", query: str = "", secret: str | None = None
 ) -> Any:
-    """POST a document as a new token of ``role`` (or as ``secret``)."""
+    """POST a document as a new token of ``role`` (or as ``secret``); the Content-Type is sent with an
+    empty body too (Django's test client leaves it out then)."""
     return client.generic(
         "POST", INGEST_URL + query, body, content_type=content_type,
-        headers={"Authorization": f"Bearer {secret or token(role)}"},
+        headers={"Authorization": f"Bearer {secret or token(role)}"}, CONTENT_TYPE=content_type,
     )  # fmt: skip
 
 
