@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
+from api.boms.exports import ExportFileViewSet, ExportScheduleViewSet
 from api.boms.ingest import BomIngestViewSet
 from api.boms.views import BomViewSet
 from api.change_log import ChangeLogViewSet
@@ -33,6 +34,8 @@ router.register("gate", GateViewSet, basename="gate")
 router.register("gate-decisions", GateDecisionViewSet, basename="gate-decision")
 router.register("changes", ChangeLogViewSet, basename="change")
 router.register("jobs", JobViewSet, basename="job")
+router.register("exports", ExportScheduleViewSet, basename="export")
+router.register("export-files", ExportFileViewSet, basename="export-file")
 
 urlpatterns = [
     *router.urls,

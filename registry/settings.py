@@ -320,6 +320,9 @@ SPECTACULAR_SETTINGS = {
         "AuditStatusEnum": "inventory.models.AuditStatus",
         "ReviewKindEnum": "governance.models.ReviewKind",
         "GateDecisionEnum": "api.governance.policy_serializers.DECISIONS",
+        "ExportFormatEnum": "boms.export_models.ExportFormat",
+        "FormatEnum": "inventory.models.ArtifactFormat",  # its name from before exports had a format too
+        "ExportScopeEnum": "boms.export_models.ExportScopeKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, get_resolver
 from django.utils import timezone
 
+from boms.export_models import ExportFile, ExportSchedule
 from core.access import principal_for_token, system_principal
 from core.changelog import Actor
 from core.jobs import run_job, start_job
@@ -82,6 +83,17 @@ MATRIX = {
     ("model-bom", "get"): READ,
     ("bom-list", "get"): READ,
     ("bom-file", "get"): READ,
+    ("export-list", "get"): READ,
+    ("export-list", "post"): ADMINISTER,
+    ("export-detail", "get"): READ,
+    ("export-detail", "patch"): ADMINISTER,
+    ("export-run", "post"): ADMINISTER,
+    ("export-adhoc", "post"): ADMINISTER,
+    ("export-public-key", "get"): READ,
+    ("export-file-list", "get"): READ,
+    ("export-file-detail", "get"): READ,
+    ("export-file-download", "get"): READ,
+    ("export-file-signature", "get"): READ,
 }
 
 # Bodies that pass validation, so an allowed role reaches the service and a denied one its refusal
@@ -107,6 +119,9 @@ BODIES = {
         "expires_at": "2999-01-01T00:00:00Z",
     },
     ("gate-list", "post"): {"model": "huggingface:Qwen/matrix-model", "environment": "prod"},
+    ("export-list", "post"): {"name": "matrix-new", "scope": "organization", "format": "csv", "at": "02:00"},
+    ("export-detail", "patch"): {"keep": 5},
+    ("export-adhoc", "post"): {"scope": "organization", "format": "csv"},
 }
 
 
@@ -135,6 +150,12 @@ def objects(settings, tmp_path):
     job = start_job(actor=Actor.system("test"), kind="worker_check")
     bom_job = start_job(actor=Actor.system("test"), kind="bom", params={"scope": "organization"})
     run_job(job_id=bom_job.pk)  # a stored BOM file to download
+    export_schedule = ExportSchedule.objects.create(name="matrix", scope="organization", format="csv", at="02:00")
+    export_job = start_job(
+        actor=Actor.system("test"), kind="export",
+        params={"schedule": export_schedule.pk, "scope": "organization", "name": "", "format": "csv"},
+    )  # fmt: skip
+    run_job(job_id=export_job.pk)  # a stored export file (and signature) to download
     from core.models import ChangeLogEntry
 
     # Reviews asked for (and one taken) by tokens other than the one each test calls with, so four eyes
@@ -173,6 +194,8 @@ def objects(settings, tmp_path):
         "change": ChangeLogEntry.objects.first().pk,
         "job": job.pk,
         "bom-file": bom_job.pk,
+        "export": export_schedule.pk,
+        "export-file": ExportFile.objects.get(job_id=export_job.pk).pk,
         "audit": with_evidence.pk,
         "audit-take": to_take.pk,
         "audit-decide": to_decide.pk,
@@ -195,6 +218,8 @@ def url_for(name: str, objects: dict[str, object]) -> str:
         return reverse(name, kwargs={"pk": objects[name]})
     if name == "model-bom":
         return reverse(name, kwargs={"pk": objects["model"]})
+    if name in ("export-adhoc", "export-public-key"):
+        return reverse(name)
     if name.endswith("-list") or name in ("api-root", "job-worker-check", "policy-dry-run", "gate-decision-export"):
         return reverse(name)
     key = objects.get(name, objects.get(name.rsplit("-", 1)[0], objects.get(name.split("-")[0])))
