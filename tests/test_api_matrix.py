@@ -82,6 +82,7 @@ MATRIX = {
     ("job-worker-check", "post"): ADMINISTER,
     ("model-bom", "get"): READ,
     ("bom-list", "get"): READ,
+    ("bom-list", "post"): REGISTER,  # ingest a CycloneDX document
     ("bom-file", "get"): READ,
     ("export-list", "get"): READ,
     ("export-list", "post"): ADMINISTER,
@@ -122,6 +123,7 @@ BODIES = {
     ("export-list", "post"): {"name": "matrix-new", "scope": "organization", "format": "csv", "at": "02:00"},
     ("export-detail", "patch"): {"keep": 5},
     ("export-adhoc", "post"): {"scope": "organization", "format": "csv"},
+    ("bom-list", "post"): {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1},
 }
 
 
@@ -207,12 +209,12 @@ def objects(settings, tmp_path):
     }
 
 
-def url_for(name: str, objects: dict[str, object]) -> str:
+def url_for(name: str, objects: dict[str, object], method: str = "get") -> str:
     from django.urls import reverse
 
     if name == "audit-coverage":
         return f"{reverse(name)}?model={objects['model']}"
-    if name == "bom-list":
+    if name == "bom-list" and method == "get":
         return f"{reverse(name)}?scope=system&name=s"
     if name == "bom-file":
         return reverse(name, kwargs={"pk": objects[name]})
@@ -234,7 +236,7 @@ def test_each_role_is_allowed_or_denied_on_every_route(client, objects, role):
     for (name, method), allowed in MATRIX.items():
         body = BODIES.get((name, method), {})
         response = getattr(client, method)(
-            url_for(name, objects), body, content_type="application/json", headers=headers
+            url_for(name, objects, method), body, content_type="application/json", headers=headers
         )
         if role == "anonymous":
             assert response.status_code == 401, (name, method)
