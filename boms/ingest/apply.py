@@ -126,13 +126,18 @@ def apply_document(
     return summary
 
 
+def _system_key(system: str) -> int:
+    """The system's advisory-lock key: a 32-bit hash of its name (two names sharing one merely take turns)."""
+    return int.from_bytes(hashlib.sha256(system.lower().encode()).digest()[:4], "big", signed=True)
+
+
 def _lock_system(system: str) -> None:
-    """One ingest per system at a time, until this transaction ends."""
+    """One ingest per system at a time, until this transaction ends (documents without a system
+    take turns with each other)."""
     if connection.vendor != "postgresql":
         return
-    key = int.from_bytes(hashlib.sha256(system.lower().encode()).digest()[:4], "big", signed=True)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_INGEST_LOCK, key])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_INGEST_LOCK, _system_key(system)])
 
 
 def _apply(*, actor: Actor, plan: Plan, summary: IngestSummary, team: str) -> None:
