@@ -14,8 +14,8 @@ from django.conf import settings
 
 from boms import properties as mpr
 from boms.loading import LineageLink, ModelFacts
+from boms.purls import model_purl
 from inventory.models import UNKNOWN_COUNTRY, Source
-from inventory.purls import build_purl
 
 ML_MODEL = "machine-learning-model"
 
@@ -93,13 +93,17 @@ def _organization(name: str | None, country: str | None, website: str | None) ->
     return entity
 
 
-def identity(row: dict[str, Any], revision: str | None) -> dict[str, Any]:
-    """What names a model: type, group, name, version, purl, manufacturer, supplier and license."""
+def identity(row: dict[str, Any], revision: str | None, *, with_ref: bool = False) -> dict[str, Any]:
+    """What names a model: type, group, name, version, purl, manufacturer, supplier and license
+    (``with_ref``: and its purl as its ``bom-ref``)."""
     namespace, name = row["upstream_id"].split("/", 1)
-    component: dict[str, Any] = {"type": ML_MODEL, "group": namespace, "name": name}
+    purl = model_purl(row["source"], row["upstream_id"], revision)
+    component: dict[str, Any] = {"type": ML_MODEL, "bom-ref": purl} if with_ref else {"type": ML_MODEL}
+    component["group"] = namespace
+    component["name"] = name
     if revision:
         component["version"] = revision
-    component["purl"] = build_purl(source=row["source"], upstream_id=row["upstream_id"], revision=revision)
+    component["purl"] = purl
     manufacturer = _organization(
         row["publisher__display_name"] or row["publisher__name"], row["publisher__country"], row["publisher__website"]
     )
@@ -118,13 +122,15 @@ def ancestor_entry(link: LineageLink, ancestors: dict[int, dict[str, Any]], chil
     an ancestor in the document is also a top-level component, and bom-refs are unique) with the
     relation, the depth and the child it is the parent of."""
     row = ancestors.get(link.parent_id) if link.parent_id is not None else None
-    if row is not None:
-        entry = identity(row, row["revision"])
+    if row is not None:  # the ancestor's identity is built once per loaded row, shared by every entry naming it
+        if "identity" not in row:
+            row["identity"] = identity(row, row["revision"])
+        entry = dict(row["identity"])
     else:  # named by the child's card, not in the inventory: what the name says, and no more
         namespace, _, name = link.parent_upstream_id.partition("/")
         entry = {"type": ML_MODEL, "group": namespace, "name": name} if name else {"type": ML_MODEL, "name": namespace}
         if name:
-            entry["purl"] = build_purl(source=link.parent_source, upstream_id=link.parent_upstream_id, revision=None)
+            entry["purl"] = model_purl(link.parent_source, link.parent_upstream_id, None)
     entry["properties"] = [
         mpr.prop(mpr.LINEAGE_RELATION, link.relation),
         mpr.prop(mpr.LINEAGE_DEPTH, str(link.depth)),
@@ -202,8 +208,7 @@ def model_component(
 ) -> dict[str, Any]:
     """The full component of one model (``ancestor_only``: in the document as another's ancestor)."""
     row = facts.row
-    component = identity(row, facts.revision)
-    component = {"type": ML_MODEL, "bom-ref": component["purl"], **component}
+    component = identity(row, facts.revision, with_ref=True)
     if facts.sha256s:
         component["hashes"] = [{"alg": "SHA-256", "content": sha256} for sha256 in facts.sha256s]
     references = []

@@ -16,9 +16,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import BooleanField, Expression, F, OuterRef, Subquery
 from django.utils import timezone
 
+from boms.purls import model_purl
 from governance.models import AuditReview, Violation, ViolationState
 from governance.selectors import NOT_COUNTING, coverage
 from governance.violations import with_state
@@ -32,7 +33,6 @@ from inventory.models import (
     OriginCountry,
     Revision,
 )
-from inventory.purls import build_purl
 
 # The fields of a model row every component needs (its identity), and those only a full component reads.
 IDENTITY_FIELDS = (
@@ -57,6 +57,35 @@ FULL_FIELDS = (
     "lineage_cuts",
 )
 _LATEST = Revision.objects.filter(model=OuterRef("pk")).order_by("-created_at", "-id")
+
+
+class IdIn(Expression):
+    """``<column> IN (<ids>)`` as a filter, with the ids bound as one array on PostgreSQL
+    (``<column> = ANY(%s)``); a plain ``IN`` list elsewhere (SQLite).
+
+    A chunk's queries each name a thousand ids: as ``pk__in`` Django resolves and psycopg renders a
+    placeholder per id, which cost a fifth of the time of a document.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, ids: Iterable[int]) -> None:
+        super().__init__()
+        self.column: Any = F(column)
+        self.ids = list(ids)
+
+    def resolve_expression(self, query: Any = None, *args: Any, **kwargs: Any) -> "IdIn":
+        resolved = self.copy()
+        resolved.column = self.column.resolve_expression(query, *args, **kwargs)
+        return resolved
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        column, params = compiler.compile(self.column)
+        if connection.vendor == "postgresql":
+            return f"{column} = ANY(%s)", (*params, self.ids)
+        if not self.ids:
+            return "1 = 0", tuple(params)
+        return f"{column} IN ({', '.join(['%s'] * len(self.ids))})", (*params, *self.ids)
 
 
 @dataclass(frozen=True)
@@ -114,10 +143,10 @@ class Chunk:
 
 def identity_rows(model_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """The identity of each model at its latest revision, with its purl there (one query)."""
-    rows = AIModel.objects.filter(pk__in=list(model_ids)).annotate(revision=Subquery(_LATEST.values("revision")[:1]))
+    rows = AIModel.objects.filter(IdIn("pk", model_ids)).annotate(revision=Subquery(_LATEST.values("revision")[:1]))
     found = {row["id"]: row for row in rows.values(*IDENTITY_FIELDS, "revision")}
     for row in found.values():
-        row["purl"] = build_purl(source=row["source"], upstream_id=row["upstream_id"], revision=row["revision"])
+        row["purl"] = model_purl(row["source"], row["upstream_id"], row["revision"])
     return found
 
 
@@ -132,7 +161,7 @@ def lineage_above(model_ids: Iterable[int], depth: int | None = None) -> dict[in
     for _ in range(depth):
         if not frontier:
             break
-        rows = LineageEdge.objects.filter(child_id__in=frontier).values_list(
+        rows = LineageEdge.objects.filter(IdIn("child_id", frontier)).values_list(
             "child_id", "parent_id", "parent_source", "parent_upstream_id", "relation"
         )
         found: set[int] = set()
@@ -161,6 +190,8 @@ def lineage_above(model_ids: Iterable[int], depth: int | None = None) -> dict[in
 
 
 def _audit(reviews: list[Any], revision_id: int | None, now: datetime) -> AuditFacts:
+    if not reviews:  # what ``coverage`` says of a model never reviewed, without asking it each kind
+        return AuditFacts(status=str(AuditStatus.UNAUDITED), expires_at=None, conditions=[])
     revision = SimpleNamespace(pk=revision_id) if revision_id else None
     summary = coverage(None, revision, now, reviews=reviews)  # type: ignore[arg-type]  # only ids are read
     conditions: list[str] = []
@@ -176,37 +207,38 @@ def load_chunk(entries: list[Entry], now: datetime | None = None) -> Chunk:
     model_ids = sorted({entry.model_id for entry in entries})
     rows = {
         row["id"]: row
-        for row in AIModel.objects.filter(pk__in=model_ids)
+        for row in AIModel.objects.filter(IdIn("pk", model_ids))
         .annotate(latest_revision_id=Subquery(_LATEST.values("pk")[:1]))
         .values(*IDENTITY_FIELDS, *FULL_FIELDS, "latest_revision_id")
     }
     revision_ids = {entry.revision_id or rows[entry.model_id]["latest_revision_id"] for entry in entries}
     revision_ids.discard(None)
-    revision_names = dict(Revision.objects.filter(pk__in=revision_ids).values_list("pk", "revision"))
+    revision_names = dict(Revision.objects.filter(IdIn("pk", revision_ids)).values_list("pk", "revision"))
     origin: dict[int, set[str]] = defaultdict(set)
-    for model_id, country in OriginCountry.objects.filter(model_id__in=model_ids).values_list("model_id", "country"):
+    countries = OriginCountry.objects.filter(IdIn("model_id", model_ids))
+    for model_id, country in countries.values_list("model_id", "country"):
         origin[model_id].add(country)
     inherited: dict[int, list[str]] = defaultdict(list)
-    through = AIModel.inherited_licenses.through.objects.filter(aimodel_id__in=model_ids).order_by("license__key")
+    through = AIModel.inherited_licenses.through.objects.filter(IdIn("aimodel_id", model_ids)).order_by("license__key")
     for model_id, key in through.values_list("aimodel_id", "license__key"):
         inherited[model_id].append(key)
     files: dict[int, list[str]] = defaultdict(list)
-    artifacts = Artifact.objects.filter(revision_id__in=revision_ids).exclude(sha256="").order_by("path")
+    artifacts = Artifact.objects.filter(IdIn("revision_id", revision_ids)).exclude(sha256="").order_by("path")
     for revision_id, sha256 in artifacts.values_list("revision_id", "sha256"):
         if sha256 not in files[revision_id]:
             files[revision_id].append(sha256)
-    reviews: dict[int, list[Any]] = defaultdict(list)
-    counting = AuditReview.objects.filter(model_id__in=model_ids).exclude(state__in=NOT_COUNTING)
-    for review in counting.only(
+    reviews: dict[int, list[Any]] = defaultdict(list)  # as rows with attributes: what ``coverage`` reads
+    counting = AuditReview.objects.filter(IdIn("model_id", model_ids)).exclude(state__in=NOT_COUNTING)
+    for review in counting.order_by("-requested_at", "-id").values(
         "id", "model_id", "revision_id", "kind", "state", "conditions", "decided_at", "expires_at", "requested_at"
-    ).order_by("-requested_at", "-id"):
-        reviews[review.model_id].append(review)
+    ):
+        reviews[review["model_id"]].append(SimpleNamespace(**review))
     violations: dict[int, list[str]] = defaultdict(list)
-    open_ones = with_state(Violation.objects.filter(model_id__in=model_ids), ViolationState.OPEN, now)
+    open_ones = with_state(Violation.objects.filter(IdIn("model_id", model_ids)), ViolationState.OPEN, now)
     for model_id, policy in open_ones.order_by("policy__name").values_list("model_id", "policy__name"):
         violations[model_id].append(policy)
     environments: dict[int, set[str]] = defaultdict(set)
-    active = Deployment.objects.filter(active=True, revision__model_id__in=model_ids)
+    active = Deployment.objects.filter(IdIn("revision__model_id", model_ids), active=True)
     for model_id, environment in active.values_list("revision__model_id", "environment").distinct():
         environments[model_id].add(environment)
     lineage = lineage_above(model_ids)
