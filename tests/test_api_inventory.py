@@ -268,5 +268,6 @@ def test_every_api_route_is_in_the_schema(api):
     for name, pattern in api_routes().items():
         if name == "api-root":
             continue
-        path = "/api/v1/" + re.sub(r"\(\?P<(\w+)>[^)]+\)", r"{\1}", str(pattern.pattern)).strip("^$")
+        route = re.sub(r"\(\?P<(\w+)>[^)]+\)", r"{\1}", str(pattern.pattern))  # the router's regexes
+        path = "/api/v1/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route).strip("^$")  # path() converters
         assert path.replace("{pk}", "{id}") in schema_paths, (name, path)  # the schema names pk "id"
