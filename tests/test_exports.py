@@ -431,3 +431,40 @@ def test_a_scheduled_export_runs_through_the_worker_and_beat(
     with services.export_storage().open(export_file.signature_name, "rb") as opened:
         signature = opened.read()
     load_pem_public_key(services.public_key(principal=ADMIN).encode()).verify(signature, content)
+
+
+# --- the admin ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_schedules_runs_them_and_downloads_files(admin_client, inventory):
+    export_file = run_now(schedule())
+
+    assert admin_client.get("/admin/boms/exportschedule/").status_code == 200
+    files_page = admin_client.get("/admin/boms/exportfile/")
+    assert files_page.status_code == 200
+    download_url = f"/admin/boms/exportfile/{export_file.pk}/download/"
+    assert download_url in files_page.content.decode()
+    download = admin_client.get(download_url)
+    assert hashlib.sha256(b"".join(download.streaming_content)).hexdigest() == export_file.sha256
+    signature = admin_client.get(f"/admin/boms/exportfile/{export_file.pk}/signature/")
+    assert len(b"".join(signature.streaming_content)) == 64
+
+    ran = admin_client.post(
+        "/admin/boms/exportschedule/", {"action": "run_now", "_selected_action": [export_file.schedule_id]}
+    )
+    assert ran.status_code == 302
+    assert Job.objects.filter(kind="export", params__schedule=export_file.schedule_id).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_admin_form_shows_the_rules_across_fields(admin_client, storage_dir):
+    response = admin_client.post(
+        "/admin/boms/exportschedule/add/",
+        {"name": "x", "scope": "team", "scope_name": "", "format": "csv", "spec_version": "1.6", "every": "daily",
+         "at": "02:00", "weekday": 0, "day_of_month": 1, "enabled": "on", "keep": 3},
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    assert "required for the team scope" in response.content.decode()
+    assert not ExportSchedule.objects.exists()
