@@ -111,7 +111,7 @@ def update_schedule(*, principal: Principal, schedule: ExportSchedule, changes: 
                 current.save()
         except IntegrityError:
             raise ValidationError({"name": "an export schedule with this name exists"}) from None
-        changelog.update(actor=principal.actor, instance=current, before=before)
+        changelog.record_many([changelog.update(actor=principal.actor, instance=current, before=before)])
     return current
 
 
