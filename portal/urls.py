@@ -1,6 +1,19 @@
 """The portal's pages at ``/``: each area's views module brings its own URL patterns."""
 
-from portal.views import audits, auth, boms, catalogue, dashboard, gate, inventory, jobs, people, policies
+from portal.views import (
+    audits,
+    auth,
+    boms,
+    catalogue,
+    dashboard,
+    exports,
+    gate,
+    ingest,
+    inventory,
+    jobs,
+    people,
+    policies,
+)
 
 app_name = "portal"
 
@@ -15,4 +28,6 @@ urlpatterns = [
     *people.urlpatterns,
     *jobs.urlpatterns,
     *boms.urlpatterns,
+    *ingest.urlpatterns,
+    *exports.urlpatterns,
 ]

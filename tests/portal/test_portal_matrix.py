@@ -3,16 +3,19 @@ tests/test_api_matrix.py), built from Django's URL resolver; every form posted a
 a CSRF token is refused."""
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from boms.export_models import ExportFile
+from boms.exports import services as exports
 from core.access import principal_for_user, set_user_access, system_principal
 from core.changelog import Actor
 from core.jobs import run_job, start_job
@@ -25,6 +28,7 @@ from inventory.models import AIModel
 from inventory.services import revisions
 from tests.inventory_helpers import license_, model, publisher
 from tests.portal.conftest import PASSWORD, ROLES, csp_offences, portal_routes, route_methods
+from tests.support.bom_ingest import minimal_json
 
 pytestmark = [pytest.mark.django_db]
 
@@ -99,6 +103,19 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     # BOM downloads: reading, as the API's BOM routes
     ("bom", "get"): READ,
     ("bom-file", "get"): READ,
+    # BOM upload: registering, as the API's POST /api/v1/boms/
+    ("bom-upload", "get"): READ,  # a reader is told their role may not upload (no form)
+    ("bom-upload", "post"): REGISTER,
+    # Compliance exports: read by all readers (files, signatures, the key), set and run by admins (as the API)
+    ("exports", "get"): READ,
+    ("export-schedule-new", "get"): ADMINISTER,
+    ("export-schedule-new", "post"): ADMINISTER,
+    ("export-schedule", "get"): ADMINISTER,
+    ("export-schedule", "post"): ADMINISTER,
+    ("export-run", "post"): ADMINISTER,
+    ("export-file-download", "get"): READ,
+    ("export-file-signature", "get"): READ,
+    ("export-public-key", "get"): READ,
 }
 
 # Forms a viewer may post (the rest are refused to a viewer): signing in and out, and asking for a review.
@@ -125,6 +142,14 @@ def _policy_form(objects: dict[str, Any], **changes: str) -> dict[str, str]:
         "conditions": CONDITIONS,
         **changes,
     }
+
+
+def _schedule_form(**changes: str) -> dict[str, str]:
+    return {
+        "scope": "organization", "scope_name": "", "format": "csv", "spec_version": "1.6", "every": "daily",
+        "at": "02:00", "weekday": "0", "day_of_month": "1", "enabled": "on", "keep": "3", "keep_days": "",
+        **changes,
+    }  # fmt: skip
 
 
 # Bodies that pass validation, so an allowed role reaches the service (and succeeds: a 2xx or 3xx) and a
@@ -157,6 +182,12 @@ BODIES: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, str]]] = {
     ("person", "post"): lambda o: {f"p{o['person']}-role": "deployer", f"p{o['person']}-team": ""},
     ("tokens", "post"): lambda o: {"name": "matrix-token", "role": "viewer", "team": ""},
     ("bom", "get"): lambda o: {"scope": "model", "name": str(o["model"]), "format": "json", "version": "1.6"},
+    ("bom-upload", "post"): lambda o: {
+        "document": SimpleUploadedFile("matrix.json", minimal_json(), content_type="application/json"),
+        "environment": "",
+    },
+    ("export-schedule-new", "post"): lambda o: _schedule_form(name="matrix-new-schedule"),
+    ("export-schedule", "post"): lambda o: _schedule_form(name="matrix-schedule", enabled=""),
 }
 
 
@@ -207,6 +238,13 @@ def objects(settings, tmp_path) -> dict[str, Any]:
         expires_at=timezone.now() + timedelta(days=1),
     )  # fmt: skip
     token = issue_token(actor=actor, name="matrix-existing", role="viewer").token
+    schedule = exports.create_schedule(
+        principal=system_principal("test"),
+        definition={"name": "matrix-schedule", "scope": "organization", "format": "csv", "at": time(2, 0)},
+    )
+    export_job = exports.run_schedule_now(principal=system_principal("test"), schedule=schedule)
+    run_job(job_id=export_job.pk)  # a stored export file and its signature to download
+    export_file = ExportFile.objects.get(job_id=export_job.pk)
     return {
         "model": target.pk,
         "model-refresh": target.pk,
@@ -227,6 +265,10 @@ def objects(settings, tmp_path) -> dict[str, Any]:
         "job": job.pk,
         "job-progress": job.pk,
         "bom-file": bom_job.pk,
+        "export-schedule": schedule.pk,
+        "export-run": schedule.pk,
+        "export-file-download": export_file.pk,
+        "export-file-signature": export_file.pk,
     }
 
 
