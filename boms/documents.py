@@ -325,10 +325,18 @@ def write_bom(
     Raises ``boms.validation.BomInvalid`` when any part fails the schema: ``out`` may then hold part
     of a document, which the caller discards (a stored file is written to a temporary name first).
     """
-    document = open_document(scope, spec_version, now, chunk_size)
+    return write_json(out, open_document(scope, spec_version, now, chunk_size))
+
+
+def write_json(out: BinaryIO, document: BomDocument, components: Iterator[dict[str, Any]] | None = None) -> BomInfo:
+    """Write an opened document as JSON: its header, ``components`` (its own ``components()`` unless
+    the caller wraps them, e.g. to report progress) and its dependencies. A small document is held
+    and validated whole before the first byte is written; a larger one streams, each part validated
+    as it comes."""
+    spec_version = document.header["specVersion"]
     head = _json(document.header)[:-1] + ',"components":['
     pending: list[dict[str, Any]] = []
-    components = document.components()
+    components = document.components() if components is None else components
     for component in components:  # small documents: held and validated whole before writing
         pending.append(component)
         if len(pending) > WHOLE_VALIDATION_LIMIT:
@@ -342,7 +350,7 @@ def write_bom(
     batch: list[str] = []
     for component in components:
         batch.append(_json(component))
-        if len(batch) == chunk_size:
+        if len(batch) == document.chunk_size:
             out.write(("," + ",".join(batch)).encode())
             batch = []
     if batch:

@@ -14,7 +14,6 @@ portal's 500 page), never a response cut off half way; the cost is the time to t
 for the inline limit (5,000 models) stays a few seconds.
 """
 
-import json
 import re
 import tempfile
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Count
 
 from boms import documents
-from boms.documents import BomInfo, Scope, ScopeNotFound, open_document, write_bom
+from boms.documents import BomInfo, Scope, ScopeNotFound, open_document
 from boms.validation import SPEC_VERSIONS
 from boms.xml import write_xml
 from core.access import Capability, Principal
@@ -163,14 +162,10 @@ Progress = Callable[[int, int], None]  # (models written, models in the document
 def write_document(
     scope: Scope, fmt: BomFormat, out: BinaryIO, *, progress: Progress | None = None, every: int = 0
 ) -> BomInfo:
-    """Write the scope's document to ``out``. Without ``progress``, JSON is ``boms.documents.write_bom``
-    (a small document validated whole first). With it, the parts of ``open_document`` are written as
-    they are validated (each component against the schema's component definition, header and graph
-    against the whole schema), and ``progress(done, total)`` is called every ``every`` model
-    components (default: each loading chunk) and at the end. Raises ``BomInvalid`` /
+    """Write the scope's document to ``out``, each part validated (a small JSON document whole,
+    before its first byte). With ``progress``, ``progress(done, total)`` is called every ``every``
+    model components (default: each loading chunk) and at the end. Raises ``BomInvalid`` /
     ``XmlValidationError`` with ``out`` holding part of a document: the caller discards it."""
-    if fmt.kind == "json" and progress is None:
-        return write_bom(scope, fmt.spec_version, out=out)
     document = open_document(scope, fmt.spec_version)
     total = len(document.members) + len(document.ancestors_only)
     every = every or document.chunk_size
@@ -180,7 +175,7 @@ def write_document(
     if fmt.kind == "xml":
         write_xml(out, document.header, components, dependencies=document.dependencies, version=fmt.spec_version)
     else:
-        _write_json(out, document, components)
+        documents.write_json(out, document, components)
     if progress:
         progress(total, total)
     return document.info
@@ -194,26 +189,6 @@ def _reporting(components: Iterator[dict[str, Any]], total: int, progress: Progr
             done += 1
             if done % every == 0 and done < total:
                 progress(done, total)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))  # as write_bom writes it
-
-
-def _write_json(out: BinaryIO, document: documents.BomDocument, components: Iterator[dict[str, Any]]) -> None:
-    """JSON as ``write_bom`` streams it, from parts already validated (by ``components()`` and
-    ``dependencies()``), about 1,000 components a write."""
-    out.write((_json(document.header)[:-1] + ',"components":[').encode())
-    batch: list[str] = []
-    first = True
-    for component in components:
-        batch.append(_json(component))
-        if len(batch) == documents.CHUNK_SIZE:
-            out.write((("" if first else ",") + ",".join(batch)).encode())
-            batch, first = [], False
-    if batch:
-        out.write((("" if first else ",") + ",".join(batch)).encode())
-    out.write(('],"dependencies":' + _json(document.dependencies()) + "}").encode())
 
 
 @dataclass
