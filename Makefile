@@ -43,3 +43,6 @@ bench: $(BIN)/.dev-installed
 	python -m bench.refresh
 	python -m bench.writes
 	python -m bench.gate
+	python -m bench.api
+	python -m bench.portal
+	python -m bench.bom
