@@ -29,7 +29,7 @@ from core.tokens import issue_token
 from inventory.models import AIModel, Deployment, License
 from inventory.services import revisions
 from tests import inventory_helpers as inv
-from tests.support.processes import start_worker, wait_until
+from tests.support.processes import BIN_DIR, start, wait_until
 
 ADMIN = system_principal("test")
 DAY = timedelta(days=1)
@@ -401,30 +401,27 @@ def test_a_file_missing_from_the_storage_is_a_404(api, inventory):
 
 
 @pytest.mark.smoke
-def test_a_scheduled_export_runs_through_the_worker_and_beat(
-    service_env, logs_dir, tmp_path, transactional_db, settings
-):
-    """Beat (every second here) finds the due schedule, the worker runs its job, the file verifies."""
-    import base64
-
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+def test_a_scheduled_export_runs_through_the_worker_and_beat(worker, service_env, logs_dir, tmp_path, transactional_db):
+    """Beat (a process of its own here, every second) finds the due schedule and the suite's worker
+    runs its job; the worker shares this process's data folder (the stored files and the development
+    signing key), as every process of an installation shares its storage. The file verifies."""
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    seed = base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
-    settings.MEDIA_ROOT = tmp_path / "media"  # where the worker (DATA_DIR=tmp_path) stores
-    settings.EXPORT_SIGNING_KEY = seed
     owner = inv.publisher("Acme", "FR")
     inv.model("acme/scheduled", owner)
     due = schedule(format="cyclonedx-json")
-    env = {**service_env, "DATA_DIR": str(tmp_path), "EXPORT_BEAT_SECONDS": "1", "EXPORT_SIGNING_KEY": seed}
-    scheduled_worker = start_worker(env=env, log_dir=logs_dir, name="export-worker")
+    beat_command = [str(BIN_DIR / "celery"), "-A", "registry", "beat", "--loglevel", "INFO"]
+    beat = start(
+        "export-beat", [*beat_command, "--schedule", str(tmp_path / "beat-schedule")],
+        env={**service_env, "EXPORT_BEAT_SECONDS": "1"}, log_dir=logs_dir,
+    )  # fmt: skip
     try:
         export_file = wait_until(
             lambda: ExportFile.objects.filter(schedule=due).first(), timeout=90, what="the scheduled export's file"
         )
     finally:
-        scheduled_worker.stop()
-    assert "Sending due task run-due-exports" in scheduled_worker.log_text()
+        beat.stop()
+    assert "Sending due task run-due-exports" in beat.log_text()
     assert Job.objects.filter(kind="export").count() == 1
     content = stored_bytes(export_file)
     assert hashlib.sha256(content).hexdigest() == export_file.sha256

@@ -2,8 +2,10 @@
 the finished state and reads the result; then runs a compliance export from the exports page and
 downloads it, the bytes' SHA-256 being the one the page shows (and the stored file's).
 
-The live server runs no worker: the test runs each job (``core.jobs.run_job``) once the page shows it
-queued, and the page's progress fragment (htmx, every second) sees it finish."""
+The live server runs no worker of its own: the test runs each job (``core.jobs.run_job``) once the
+page shows it queued, and the page's progress fragment (htmx, every second) sees it finish. The
+suite's worker, when one runs, may take a job first: the files are then in the same storage (this
+process's, not a folder of the test's own), as every process of an installation shares it."""
 
 import hashlib
 import json
@@ -39,8 +41,7 @@ def job_id_of(url: str) -> int:
     return int(found.group(1))
 
 
-def test_upload_a_bom_then_run_and_download_an_export(open_page, make_person, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def test_upload_a_bom_then_run_and_download_an_export(open_page, make_person):
     nightly = exports.create_schedule(
         principal=system_principal("test"),
         definition={"name": "nightly", "scope": "organization", "format": "cyclonedx-json", "at": time(2, 0)},
@@ -63,10 +64,10 @@ def test_upload_a_bom_then_run_and_download_an_export(open_page, make_person, se
     assert ingest.kind == "bom_ingest"
     expect(page.locator("ul.messages")).to_contain_text("a valid CycloneDX 1.6 JSON document")
     status = page.locator(f"#job-progress-label-{ingest.pk}")
-    expect(status).to_contain_text("queued")
-    open_page.snap(page, "ingest-queued")
+    expect(status).to_contain_text(re.compile("queued|running|succeeded"))  # the suite's worker may be at it
+    open_page.snap(page, "ingest-job")
 
-    run_job(job_id=ingest.pk)
+    run_job(job_id=ingest.pk)  # nothing to do when a worker took it
     expect(status).to_contain_text("succeeded")  # the fragment polled itself to the end
     page.reload()
     outcome = page.locator("section", has=page.locator("#outcome-heading"))
