@@ -229,6 +229,11 @@ def model_component(
             for link in facts.lineage
         ]
         component["pedigree"] = {"ancestors": entries}
+        # The relation to each base as well, in Hugging Face's own tags for it (``base_model:<relation>:<id>``):
+        # outside this product's namespace, so a BOM reader (this product's ingest included) may use it.
+        component["tags"] = sorted(
+            {f"base_model:{link.relation}:{link.parent_upstream_id}" for link in facts.lineage if link.depth == 1}
+        )
     if card := model_card(row):
         component["modelCard"] = card
     if properties := mpr.model_properties(facts, ancestor_only=ancestor_only):

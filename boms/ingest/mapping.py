@@ -42,12 +42,15 @@ FIELD_LIMITS = {"task": 100, "architecture": 100, "architecture_family": 100}
 REVISION_MAX_LENGTH = 100
 UPSTREAM_ID_MAX_LENGTH = 200
 NO_GROUP = "bom"  # the namespace of a model no group or organization names
-# Hugging Face's tags for a model's base (``base_model:finetune:<id>``): the relations they name.
+# Hugging Face's tags for a model's base (``base_model:finetune:<id>``): the relations they name, and
+# the two the hub has no tag for, which this product's exports write in the same form.
 HUB_TAG_RELATIONS = {
     "finetune": Relation.FINETUNE,
     "adapter": Relation.ADAPTER,
     "quantized": Relation.QUANTIZED,
     "merge": Relation.MERGE,
+    "distillation": Relation.DISTILLATION,
+    "other": Relation.OTHER,
 }
 _HUB_DATASET_URL = re.compile(r"https?://(?:www\.)?huggingface\.co/datasets/([^/?#\s]+(?:/[^/?#\s]+)?)/?(?:[?#].*)?")
 _SEPARATORS = re.compile(r"[\s/]+")
