@@ -90,23 +90,10 @@ def require(values: dict[str, str], *, reason: str) -> None:
 
 
 def development_secret_key(path: Path) -> str:
-    """The development key kept in ``path``, created on first use.
-
-    Web and worker processes may start at the same moment: the key is written to a private file
-    first and then linked into place, which fails if another process won, so both agree on one key.
-    """
-    import tempfile
-
+    """The development key kept in ``path``, created on first use (web and worker processes may start
+    at the same moment: ``core.files.create_once`` makes them agree on one key)."""
     from django.core.management.utils import get_random_secret_key
 
-    if not path.exists():
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(get_random_secret_key())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(temporary)
-    return path.read_text(encoding="utf-8").strip()
+    from core.files import create_once
+
+    return create_once(path, get_random_secret_key().encode()).strip()

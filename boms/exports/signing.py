@@ -15,7 +15,6 @@ import base64
 import binascii
 import mmap
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import IO
@@ -23,6 +22,8 @@ from typing import IO
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
+
+from core.files import create_once
 
 
 class SigningKeyMissing(RuntimeError):
@@ -54,22 +55,12 @@ def parse_private_key(text: str) -> Ed25519PrivateKey:
 
 
 def development_key(path: Path) -> str:
-    """The development key kept in ``path`` (PEM), created on first use; concurrent first uses agree
-    on one key (written privately, then linked into place, which fails for the loser)."""
-    if not path.exists():
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".export_signing_key.")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(temporary)
-    return path.read_text(encoding="utf-8")
+    """The development key kept in ``path`` (PEM), created on first use (``core.files.create_once``:
+    concurrent first uses agree on one key)."""
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return create_once(path, pem)
 
 
 @lru_cache(maxsize=4)
